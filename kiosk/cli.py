@@ -1,0 +1,129 @@
+"""The `kiosk` command: run, demo, simulate, audit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from kiosk.config import ConfigError, load_config
+from kiosk.identity.nik import mask_nik
+
+
+class NikMaskingFilter(logging.Filter):
+    """Last line of defence: mask anything that looks like a NIK in a log message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        import re
+
+        msg = record.getMessage()
+        masked = re.sub(r"(?<!\d)\d{16}(?!\d)", lambda m: mask_nik(m.group()), msg)
+        if masked != msg:
+            record.msg, record.args = masked, ()
+        return True
+
+
+def setup_logging(verbose: bool = False) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(NikMaskingFilter())
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True)
+
+
+def prepare_kivy_env(data_dir: Path) -> None:
+    """Keep Kivy away from sys.argv and ~/.kivy (it must be set before Kivy is imported)."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+    os.environ.setdefault("KIVY_HOME", str(data_dir / "kivy"))
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from kiosk.simulate import run_simulation
+
+    logging.getLogger().setLevel(logging.WARNING)
+    summary = run_simulation(args.journeys, args.seed)
+    print(json.dumps(summary, sort_keys=False))
+    return 0 if summary["errors"] == 0 else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import tempfile
+
+    data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
+    prepare_kivy_env(data_dir)
+    from kiosk.app import run_demo
+
+    return run_demo(data_dir, seed=args.seed, windowed=args.windowed, language=args.language)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    prepare_kivy_env(cfg.data_dir)
+    from kiosk.app import run_kiosk
+
+    return run_kiosk(cfg, windowed=args.windowed)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from kiosk.store import Store
+
+    path = Path(args.db)
+    if not path.exists():
+        print(f"{path}: no such database", file=sys.stderr)
+        return 2
+    store = Store(path)
+    problems = store.verify_journal()
+    seq, head = store.journal_head()
+    store.close()
+    for p in problems:
+        print(f"row {p.seq}: {p.problem}")
+    print(f"journal: {seq} rows, head {head[:16]}, {'OK' if not problems else f'{len(problems)} problems'}")
+    return 0 if not problems else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="Loket Mandiri e-KTP self-service kiosk")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="the real app with simulated hardware and a seeded gateway simulator")
+    demo.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+    demo.add_argument("--seed", type=int, default=1, help="seed of the simulated town (default 1)")
+    demo.add_argument("--language", choices=("id", "en"), default="id")
+    demo.add_argument("--data-dir", help="where the demo keeps its databases (default: a new temp folder)")
+    demo.set_defaults(func=cmd_demo)
+
+    sim = sub.add_parser("simulate", help="scripted journeys without a window; prints a JSON summary")
+    sim.add_argument("--journeys", type=int, default=200)
+    sim.add_argument("--seed", type=int, default=1)
+    sim.set_defaults(func=cmd_simulate)
+
+    run = sub.add_parser("run", help="run the kiosk from its configuration file")
+    run.add_argument("--config", default="/etc/loket/kiosk.toml")
+    run.add_argument("--windowed", action="store_true")
+    run.set_defaults(func=cmd_run)
+
+    audit = sub.add_parser("audit", help="audit the journal")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="recompute the journal's hash chain")
+    verify.add_argument("--db", default="/var/lib/loket/kiosk.db")
+    verify.set_defaults(func=cmd_audit)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""The kiosk's configuration: one TOML file, validated at start. Every error names the key and the fix."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiosk.flow.machine import FlowConfig
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; `problems` lists each key with what to do about it."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("configuration invalid:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+CAMERAS = ("sim", "opencv")
+READERS = ("sim",)
+VAULTS = ("sim",)
+PRINTERS = ("sim",)
+
+
+@dataclass(frozen=True)
+class HardwareConfig:
+    """Which adapter drives each part."""
+
+    camera: str = "sim"
+    camera_device: int | str = 0
+    reader: str = "sim"
+    vault: str = "sim"
+    vault_slots: int = 24
+    printer: str = "sim"
+    release_timeout_s: float = 45.0
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    """Everything a kiosk needs to start."""
+
+    kiosk_id: str
+    office: str
+    data_dir: Path
+    gateway_url: str
+    api_key: str
+    ticket_keys: dict[int, str]
+    language: str = "id"
+    gateway_timeout_s: float = 5.0
+    fullscreen: bool = True
+    hardware: HardwareConfig = field(default_factory=HardwareConfig)
+    flow: FlowConfig = field(default_factory=FlowConfig)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "kiosk.db"
+
+
+def _get(data: dict[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskConfig:
+    """Validate a parsed TOML document; raises ConfigError naming every bad key."""
+    problems: list[str] = []
+
+    def need_str(key: str, example: str) -> str:
+        value = _get(data, key)
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f'{key}: missing or empty; set it, e.g. {key.split(".")[-1]} = "{example}"')
+            return ""
+        return value.strip()
+
+    def choice(key: str, options: tuple[str, ...], default: str) -> str:
+        value = _get(data, key)
+        if value is None:
+            return default
+        if value not in options:
+            problems.append(f"{key}: '{value}' is not one of {', '.join(options)}")
+            return default
+        return str(value)
+
+    def number(key: str, default: float, low: float, high: float) -> float:
+        value = _get(data, key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            problems.append(f"{key}: {value!r} must be a number from {low} to {high}")
+            return default
+        return float(value)
+
+    kiosk_id = need_str("kiosk.id", "KIOSK-01")
+    office = need_str("kiosk.office", "DKP-KUPANG")
+    data_dir = Path(need_str("kiosk.data_dir", "/var/lib/loket") or ".")
+    if base_dir and not data_dir.is_absolute():
+        data_dir = base_dir / data_dir
+    language = choice("kiosk.language", ("id", "en"), "id")
+    url = need_str("gateway.url", "https://gateway.dukcapil.example/kiosk")
+    if url and not url.startswith(("http://", "https://")):
+        problems.append(f"gateway.url: '{url}' must start with https:// (or http:// for a loopback simulator)")
+    api_key = _get(data, "gateway.api_key")
+    key_file = _get(data, "gateway.api_key_file")
+    if key_file:
+        path = Path(key_file)
+        try:
+            api_key = path.read_text().strip()
+        except OSError as exc:
+            problems.append(f"gateway.api_key_file: cannot read {path} ({exc.strerror}); run 'kiosk provision'")
+    if not api_key:
+        problems.append("gateway.api_key_file: missing; point it at the file written by 'kiosk provision'")
+    keys: dict[int, str] = {}
+    raw_keys = _get(data, "tickets.keys")
+    if not isinstance(raw_keys, dict) or not raw_keys:
+        problems.append('tickets.keys: missing; add the queue system\'s public keys, e.g. keys = { "1" = "<64 hex>" }')
+    else:
+        for kid, hexkey in raw_keys.items():
+            ok_id = str(kid).isdigit() and 0 <= int(kid) < 65536
+            ok_key = (
+                isinstance(hexkey, str) and len(hexkey) == 64 and all(c in "0123456789abcdefABCDEF" for c in hexkey)
+            )
+            if not (ok_id and ok_key):
+                problems.append(f"tickets.keys.{kid}: key IDs are numbers 0-65535 and keys 64 hex digits (Ed25519)")
+            else:
+                keys[int(kid)] = hexkey
+    device = _get(data, "hardware.camera_device")
+    hw = HardwareConfig(
+        camera=choice("hardware.camera", CAMERAS, "sim"),
+        camera_device=device if isinstance(device, int | str) else 0,
+        reader=choice("hardware.reader", READERS, "sim"),
+        vault=choice("hardware.vault", VAULTS, "sim"),
+        vault_slots=int(number("hardware.vault_slots", 24, 1, 200)),
+        printer=choice("hardware.printer", PRINTERS, "sim"),
+        release_timeout_s=number("hardware.release_timeout_s", 45, 5, 300),
+    )
+    flow = FlowConfig(
+        idle_timeout_s=number("flow.idle_timeout_s", 60, 15, 600),
+        warn_before_s=number("flow.warn_before_s", 15, 5, 120),
+        face_timeout_s=number("flow.face_timeout_s", 90, 15, 600),
+        busy_timeout_s=number("flow.busy_timeout_s", 30, 5, 300),
+        release_timeout_s=hw.release_timeout_s + 15,
+        done_timeout_s=number("flow.done_timeout_s", 30, 5, 600),
+        max_face_attempts=int(number("flow.max_face_attempts", 3, 1, 10)),
+    )
+    if flow.warn_before_s >= flow.idle_timeout_s:
+        problems.append("flow.warn_before_s: must be shorter than flow.idle_timeout_s")
+    fullscreen = _get(data, "display.fullscreen")
+    if problems:
+        raise ConfigError(problems)
+    return KioskConfig(
+        kiosk_id=kiosk_id,
+        office=office,
+        data_dir=data_dir,
+        gateway_url=url,
+        api_key=str(api_key),
+        ticket_keys=keys,
+        language=language,
+        gateway_timeout_s=number("gateway.timeout_s", 5, 0.5, 60),
+        fullscreen=True if fullscreen is None else bool(fullscreen),
+        hardware=hw,
+        flow=flow,
+    )
+
+
+def load_config(path: str | Path) -> KioskConfig:
+    """Read and validate a kiosk.toml."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found; copy config/kiosk.example.toml there and edit it"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
+    return parse_config(data, path.parent)

@@ -1,0 +1,416 @@
+"""The kiosk without its window: runs events through the flow and carries out the flow's effects
+through the ports (hardware, gateway, store). The Kivy app and `kiosk simulate` both drive this.
+
+Threading: `post()` may be called from any thread (reader, camera, workers); `pump()` runs on one
+loop thread (the UI thread in the app) and is the only caller of the flow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kiosk.config import KioskConfig
+from kiosk.flow import effects as fx
+from kiosk.flow import events as ev
+from kiosk.flow.machine import start, step
+from kiosk.flow.model import Booking, CardStatus, Lookup, Office, Reason, Session, Slot, Step
+from kiosk.gateway.client import GatewayClient, GatewayRefused, GatewayUnavailable
+from kiosk.hardware.camera import Camera
+from kiosk.hardware.indicators import Indicators, Light
+from kiosk.hardware.printer import Document, Printer
+from kiosk.hardware.reader import CardEvent, CardFailed, CardGone, CardPresented, CardReader
+from kiosk.hardware.vault import ReleaseResult, Vault
+from kiosk.i18n import tr
+from kiosk.identity.face import FaceVerifier
+from kiosk.identity.nik import mask_nik
+from kiosk.identity.qr import decode_qr
+from kiosk.identity.ticket import Ticket, TicketRefusal, public_key_from_hex, verify_ticket
+from kiosk.store import Store
+from kiosk.texts import STALE_NOTE, STATUSES
+
+log = logging.getLogger(__name__)
+
+# journal kinds that also go to the gateway through the outbox
+OUTBOX_KINDS = frozenset(
+    {
+        "ticket_accepted",
+        "ticket_refused",
+        "refused",
+        "booked",
+        "help_called",
+        "cancelled",
+        "abandoned",
+        "face_check",
+        "wrong_card_tapped",
+    }
+)
+TICKET_REPEAT_S = 5.0  # the same QR text is not re-reported for this long
+
+
+def visit_outcome(last: Session, event: ev.Event) -> str:
+    """How a visit ended, named by the step it left from."""
+    named = {Step.HANDED_OVER: "handed_over", Step.BOOKED: "booked", Step.STATUS: "status", Step.REFUSED: "refused"}
+    if last.step in named:
+        return named[last.step]
+    if last.step == Step.TAP_NEW:
+        return "handed_over_unconfirmed"
+    if isinstance(event, ev.Press) and event.action == ev.CANCEL:
+        return "cancelled"
+    return "abandoned"
+
+
+class InlineExecutor(Executor):
+    """Runs work at once on the caller's thread (for `kiosk simulate` and tests)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        fut: Future[Any] = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            fut.set_exception(exc)
+        return fut
+
+
+@dataclass
+class Parts:
+    """The kiosk's hardware, behind its ports."""
+
+    camera: Camera
+    reader: CardReader
+    vault: Vault
+    printer: Printer
+    indicators: Indicators
+    face: FaceVerifier
+
+
+@dataclass
+class Counters:
+    """What happened since start (for metrics and `kiosk simulate`)."""
+
+    outcomes: dict[str, int] = field(default_factory=dict)
+    refusals: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+
+    def count(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+
+class KioskCore:
+    """One kiosk: flow session, store, gateway and parts."""
+
+    def __init__(
+        self,
+        cfg: KioskConfig,
+        store: Store,
+        gateway: GatewayClient,
+        parts: Parts,
+        *,
+        clock: Callable[[], float] = time.time,
+        executor: Executor | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.gateway = gateway
+        self.parts = parts
+        self.clock = clock
+        self.executor = executor or ThreadPoolExecutor(max_workers=4, thread_name_prefix="kiosk-work")
+        self.keys = {kid: public_key_from_hex(k) for kid, k in cfg.ticket_keys.items()}
+        self.session: Session = start(cfg.language)
+        self.counters = Counters()
+        self.inbox: queue.Queue[ev.Event] = queue.Queue()
+        self.wakeup: Callable[[], None] = lambda: None
+        self.listeners: list[Callable[[Session], None]] = []
+        self.last_frame: np.ndarray | None = None
+        self._last_qr: tuple[str, float] = ("", 0.0)
+        self._pumping = threading.Lock()
+        parts.reader.subscribe(self._on_card_event)
+
+    # -- events in ----------------------------------------------------------------------------
+
+    def post(self, event: ev.Event) -> None:
+        """Queue an event from any thread."""
+        self.inbox.put(event)
+        self.wakeup()
+
+    def pump(self) -> Session:
+        """Run every queued event through the flow (on the loop thread)."""
+        with self._pumping:
+            while True:
+                try:
+                    event = self.inbox.get_nowait()
+                except queue.Empty:
+                    return self.session
+                self._dispatch(event)
+
+    def dispatch(self, event: ev.Event) -> Session:
+        """Post one event and pump (convenience for the loop thread)."""
+        self.post(event)
+        return self.pump()
+
+    def tick(self) -> Session:
+        return self.dispatch(ev.Tick())
+
+    def _dispatch(self, event: ev.Event) -> None:
+        before = self.session
+        try:
+            self.session, effects = step(before, event, self.clock(), self.cfg.flow)
+        except Exception:  # a bug in the flow must not leave a resident on a dead screen
+            log.exception("flow failed on %s in %s", type(event).__name__, before.step)
+            self.counters.errors += 1
+            self.session, effects = start(), (fx.EndVisit(),)
+        if self.session.step == Step.REFUSED and before.step != Step.REFUSED and self.session.reason:
+            self.counters.refusals[self.session.reason.value] = (
+                self.counters.refusals.get(self.session.reason.value, 0) + 1
+            )
+        if self.session.step == Step.IDLE and before.step != Step.IDLE:
+            self.counters.count(visit_outcome(before, event))
+        for effect in effects:
+            try:
+                self._apply(effect)
+            except Exception:
+                log.exception("effect %s failed", type(effect).__name__)
+                self.counters.errors += 1
+        if self.session != before:
+            for listener in list(self.listeners):
+                listener(self.session)
+
+    def _on_card_event(self, event: CardEvent) -> None:
+        if isinstance(event, CardPresented):
+            self.post(ev.CardInserted(event.uid, event.atr))
+        elif isinstance(event, CardGone):
+            self.post(ev.CardRemoved())
+        elif isinstance(event, CardFailed):
+            log.info("card could not be read: %s", event.reason)
+            self.post(ev.CardUnreadable())
+
+    # -- camera -------------------------------------------------------------------------------
+
+    def scan_frame(self) -> list[str]:
+        """Read one frame; while idle, decode and verify any ticket QR in it. Returns the QR texts."""
+        frame = self.parts.camera.read()
+        self.last_frame = frame
+        if frame is None or self.session.step != Step.IDLE:
+            return []
+        texts = decode_qr(frame)
+        now = self.clock()
+        for text in texts[:1]:
+            if text == self._last_qr[0] and now - self._last_qr[1] < TICKET_REPEAT_S:
+                continue
+            self._last_qr = (text, now)
+            self.post(ev.TicketScanned(self.verify(text, now)))
+        return texts
+
+    def verify(self, text: str, now: float) -> Ticket | TicketRefusal:
+        return verify_ticket(text, self.keys, self.cfg.office, now, self.store.ticket_used)
+
+    # -- effects out --------------------------------------------------------------------------
+
+    def _work(self, fn: Callable[[], ev.Event]) -> None:
+        """Run slow work off the loop thread and post its result event."""
+
+        def run() -> None:
+            try:
+                result = fn()
+            except Exception:
+                log.exception("background work failed")
+                self.counters.errors += 1
+                return
+            self.post(result)
+
+        self.executor.submit(run)
+
+    def _apply(self, e: fx.Effect) -> None:
+        s = self.session
+        if isinstance(e, fx.Journal):
+            data = {"kiosk": self.cfg.kiosk_id, **e.data}
+            self.store.journal(e.kind, data, outbox=e.kind in OUTBOX_KINDS)
+            log.info("journey %s %s", e.kind, e.data)
+        elif isinstance(e, fx.ConsumeTicket):
+            self.store.use_ticket(e.ticket_id)
+            self.store.enqueue("ticket_consumed", {"ticket_id": e.ticket_id, "kiosk": self.cfg.kiosk_id}, e.ticket_id)
+        elif isinstance(e, fx.ResolveChip):
+            self._work(lambda: self._resolve_chip(e))
+        elif isinstance(e, fx.LookUp):
+            self._work(lambda: ev.LookupDone(e.visit, self._lookup(e.nik)))
+        elif isinstance(e, fx.StartFaceCheck):
+            self._work(lambda: self._face(e))
+        elif isinstance(e, fx.ReleaseCard):
+            self.parts.indicators.show(Light.BUSY)
+            self._work(lambda: ev.VaultOutcome(e.visit, self._release(e.slot, e.card_id)))
+        elif isinstance(e, fx.RecordHandover):
+            data = {
+                "kiosk": self.cfg.kiosk_id,
+                "card": e.card_id,
+                "code": e.code,
+                "confirmed": e.confirmed,
+                "nik": mask_nik(s.nik or ""),
+                "face_attempts": s.face_attempts,
+                "nik_source": s.nik_source,
+            }
+            self.store.journal("handover", data, outbox=True, ordering_key=e.card_id)
+        elif isinstance(e, fx.LoadOffices):
+            self._work(lambda: ev.OfficesLoaded(e.visit, self._offices()))
+        elif isinstance(e, fx.LoadSlots):
+            self._work(lambda: ev.SlotsLoaded(e.visit, self._slots(e.office_id)))
+        elif isinstance(e, fx.Book):
+            self._work(lambda: self._book(e))
+        elif isinstance(e, fx.PrintDocument):
+            doc = self.document(s, e.document)
+            if doc and not self.parts.printer.print_document(doc):
+                log.warning("printer cannot print: %s", self.parts.printer.state())
+        elif isinstance(e, fx.CallOperator):
+            self.store.journal(
+                "operator_call", {"kiosk": self.cfg.kiosk_id, "step": e.step, "reason": e.reason}, outbox=True
+            )
+            self.parts.indicators.show(Light.ATTENTION)
+            self.parts.indicators.beep(2)
+        elif isinstance(e, fx.EndVisit):
+            self._end_visit(s)
+
+    def _end_visit(self, s: Session) -> None:
+        self.parts.indicators.show(Light.READY)
+        self._last_qr = ("", 0.0)
+
+    def _resolve_chip(self, e: fx.ResolveChip) -> ev.Event:
+        try:
+            return ev.ChipResolved(e.visit, self.gateway.resolve_chip(e.uid))
+        except GatewayUnavailable:
+            return ev.ChipResolved(e.visit, None, unavailable=True)
+
+    def _lookup(self, nik: str) -> Lookup:
+        card = self.store.card_for_nik(nik)
+        if card is not None and not card.out_of_service:
+            return Lookup(CardStatus.READY_HERE, card.card_id, card.slot, card.chip_uid)
+        try:
+            answer = self.gateway.lookup(nik)
+        except (GatewayUnavailable, GatewayRefused) as exc:
+            log.warning("lookup for %s failed: %s", mask_nik(nik), exc)
+            return Lookup(CardStatus.UNAVAILABLE)
+        status = CardStatus(answer["status"])
+        if status == CardStatus.READY_HERE:  # at this office, but not in this kiosk's vault: the counter
+            status = CardStatus.READY_ELSEWHERE
+            answer.setdefault("office_name", self.cfg.office)
+        return Lookup(
+            status, answer.get("card_id"), office_name=answer.get("office_name"), known_at=answer.get("since")
+        )
+
+    def _face(self, e: fx.StartFaceCheck) -> ev.Event:
+        result = self.parts.face.verify(e.card_id)
+        return ev.FaceChecked(e.visit, result.match, result.live, result.score)
+
+    def _release(self, slot: int, card_id: str) -> str:
+        try:
+            release_id = self.store.begin_release(slot, card_id)
+        except (LookupError, RuntimeError) as exc:
+            log.error("release of slot %s refused by the store: %s", slot, exc)
+            return "fault"
+        try:
+            result = self.parts.vault.release(slot, self.cfg.hardware.release_timeout_s)
+        except Exception:
+            log.exception("vault failed releasing slot %s", slot)
+            result = ReleaseResult.JAMMED
+        self.store.finish_release(release_id, result.value)
+        return result.value
+
+    def _offices(self) -> tuple[Office, ...]:
+        try:
+            return tuple(Office(o["office_id"], o["name"], o["district"]) for o in self.gateway.offices())
+        except (GatewayUnavailable, GatewayRefused) as exc:
+            log.warning("offices unavailable: %s", exc)
+            return ()
+
+    def _slots(self, office_id: str) -> tuple[Slot, ...]:
+        today = self.cfg.flow.today(self.clock())
+        try:
+            rows = self.gateway.slots(office_id, today + dt.timedelta(days=1))
+        except (GatewayUnavailable, GatewayRefused) as exc:
+            log.warning("slots unavailable: %s", exc)
+            return ()
+        return tuple(Slot(r["day"], r["time"], int(r["remaining"])) for r in rows)
+
+    def _book(self, e: fx.Book) -> ev.Event:
+        office = next((o for o in self.session.offices if o.office_id == e.office_id), None)
+        if office is None:
+            return ev.BookingDone(e.visit, None, Reason.BOOKING_FAILED)
+        try:
+            answer = self.gateway.book(uuid.uuid4().hex, e.nik, e.office_id, e.day, e.time)
+        except GatewayRefused as exc:
+            reason = Reason.SLOT_TAKEN if exc.code == "slot_full" else Reason.BOOKING_FAILED
+            return ev.BookingDone(e.visit, None, reason)
+        except GatewayUnavailable:
+            return ev.BookingDone(e.visit, None, Reason.SERVICE_UNAVAILABLE)
+        booking = Booking(answer["code"], office, e.day, e.time)
+        return ev.BookingDone(e.visit, booking)
+
+    # -- printed documents --------------------------------------------------------------------
+
+    def document(self, s: Session, kind: str) -> Document | None:
+        """The slip for the current visit, in the resident's language; the NIK is always masked."""
+        lang = s.lang
+        header = (
+            tr(lang, "Loket Mandiri e-KTP"),
+            self.cfg.office,
+            self.cfg.kiosk_id,
+            dt.datetime.fromtimestamp(self.clock() + self.cfg.flow.utc_offset_s, dt.UTC).strftime("%Y-%m-%d %H:%M"),
+        )
+        nik_line = tr(lang, "NIK") + ": " + mask_nik(s.nik or "")
+        if kind == "receipt" and s.handover_code and s.lookup:
+            lines = (
+                nik_line,
+                tr(lang, "Card") + ": " + (s.lookup.card_id or ""),
+                tr(lang, "Handover code") + ": " + s.handover_code,
+            )
+            return Document(
+                tr(lang, "e-KTP handover receipt"), lines, f"LMR1:{self.cfg.kiosk_id}:{s.handover_code}", header
+            )
+        if kind == "booking" and s.booking:
+            b = s.booking
+            lines = (
+                nik_line,
+                b.office.name,
+                f"{b.day} {b.time}",
+                tr(lang, "Booking code") + ": " + b.code,
+                tr(lang, "Bring your family card (KK) and this slip."),
+            )
+            return Document(tr(lang, "Recording appointment"), lines, f"LMB1:{b.code}", header)
+        if kind == "status" and s.lookup:
+            what, nxt = STATUSES[s.lookup.status]
+            office = s.lookup.office_name or ""
+            lines = [nik_line, tr(lang, what).format(office=office), tr(lang, nxt).format(office=office)]
+            if s.lookup.stale and s.lookup.known_at:
+                lines.append(tr(lang, STALE_NOTE).format(date=s.lookup.known_at))
+            return Document(tr(lang, "e-KTP status"), tuple(lines), None, header)
+        return None
+
+    # -- vault seeding (operator loading arrives with the real vault) ------------------------
+
+    def load_vault_from_manifest(self) -> int:
+        """Put this kiosk's manifest cards into free slots (the demo's stand-in for operator loading)."""
+        cards = self.gateway.manifest()
+        held = {c.card_id for c in self.store.inventory()}
+        free = [n for n in range(1, self.parts.vault.slot_count + 1) if self.store.card_in_slot(n) is None]
+        loaded = 0
+        for card in cards:
+            if card.card_id in held or not free:
+                continue
+            slot = free.pop(0)
+            self.store.load_card(slot, card.card_id, card.nik, card.chip_uid)
+            put = getattr(self.parts.vault, "put", None)
+            if put:
+                put(slot)
+            loaded += 1
+        return loaded
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)

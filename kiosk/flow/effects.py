@@ -1,0 +1,127 @@
+"""Effects: what the flow asks the app to do. The app carries them out through ports and reports
+results back as events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Journal:
+    """Append a journey event to the audit journal (never a whole NIK)."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConsumeTicket:
+    """Mark a ticket used (locally at once, at the gateway through the outbox)."""
+
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class ResolveChip:
+    """Map an old card's chip UID to a NIK."""
+
+    visit: int
+    uid: str
+
+
+@dataclass(frozen=True)
+class LookUp:
+    """Find where a resident's card stands."""
+
+    visit: int
+    nik: str
+
+
+@dataclass(frozen=True)
+class StartFaceCheck:
+    """Run one face check attempt against the enrolment of `card_id`."""
+
+    visit: int
+    card_id: str
+
+
+@dataclass(frozen=True)
+class ReleaseCard:
+    """Release a card: write the intent, open the slot, wait for the sensor, write the outcome."""
+
+    visit: int
+    slot: int
+    card_id: str
+
+
+@dataclass(frozen=True)
+class RecordHandover:
+    """A card left the vault to its owner: journal it and send it to the gateway."""
+
+    card_id: str
+    code: str
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class LoadOffices:
+    """Fetch the recording offices."""
+
+    visit: int
+
+
+@dataclass(frozen=True)
+class LoadSlots:
+    """Fetch the recording slots of one office."""
+
+    visit: int
+    office_id: str
+
+
+@dataclass(frozen=True)
+class Book:
+    """Book a recording slot."""
+
+    visit: int
+    nik: str
+    office_id: str
+    day: str
+    time: str
+
+
+@dataclass(frozen=True)
+class PrintDocument:
+    """Print the receipt, booking slip or status of the current visit."""
+
+    document: str  # receipt | booking | status
+
+
+@dataclass(frozen=True)
+class CallOperator:
+    """Ask an operator to come to the kiosk."""
+
+    step: str
+    reason: str = "help"
+
+
+@dataclass(frozen=True)
+class EndVisit:
+    """The visit is over: forget everything about the resident."""
+
+
+Effect = (
+    Journal
+    | ConsumeTicket
+    | ResolveChip
+    | LookUp
+    | StartFaceCheck
+    | ReleaseCard
+    | RecordHandover
+    | LoadOffices
+    | LoadSlots
+    | Book
+    | PrintDocument
+    | CallOperator
+    | EndVisit
+)

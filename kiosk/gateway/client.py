@@ -1,0 +1,136 @@
+"""Client of the kiosk gateway (contract: openapi.yaml), over requests with urllib3 Retry.
+
+Every write carries a client-made ID, so retries are safe and the gateway deduplicates. Faults are
+exceptions: `GatewayUnavailable` (link down, timeout, 5xx) and `GatewayRefused` (a 4xx with a code).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+
+class GatewayError(Exception):
+    """Any failure talking to the gateway."""
+
+
+class GatewayUnavailable(GatewayError, ConnectionError):
+    """The gateway could not be reached or did not answer properly (retry later)."""
+
+
+class GatewayRefused(GatewayError):
+    """The gateway answered with a refusal (4xx): `code` says which."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass(frozen=True)
+class ManifestCard:
+    """A finished card assigned to this kiosk."""
+
+    card_id: str
+    nik: str
+    chip_uid: str
+    district: str
+    ready_since: str
+
+
+class GatewayClient:
+    """Talks to one gateway as one kiosk."""
+
+    def __init__(
+        self,
+        base_url: str,
+        kiosk_id: str,
+        api_key: str,
+        *,
+        timeout_s: float = 5.0,
+        retries: int = 2,
+        backoff_s: float = 0.2,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.kiosk_id = kiosk_id
+        self.timeout = (min(3.0, timeout_s), timeout_s)  # (connect, read)
+        self.session = requests.Session()
+        retry = Retry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            backoff_factor=backoff_s,
+            backoff_jitter=backoff_s,
+            status_forcelist=(500, 502, 503, 504),
+            allowed_methods=frozenset({"GET", "POST"}),  # every POST carries an idempotency key
+            raise_on_status=False,
+        )
+        self.session.mount("http://", HTTPAdapter(max_retries=retry))
+        self.session.mount("https://", HTTPAdapter(max_retries=retry))
+        self.session.headers.update({"X-Kiosk-Id": kiosk_id, "Authorization": f"Bearer {api_key}"})
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        try:
+            resp = self.session.request(method, self.base_url + path, json=body, params=params, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise GatewayUnavailable(f"{method} {path}: {type(exc).__name__}") from exc
+        if resp.status_code >= 500:
+            raise GatewayUnavailable(f"{method} {path}: HTTP {resp.status_code}")
+        try:
+            data = resp.json()
+        except ValueError as exc:
+            raise GatewayUnavailable(f"{method} {path}: answer is not JSON") from exc
+        if resp.status_code >= 400:
+            raise GatewayRefused(resp.status_code, data.get("error", "unknown"), data.get("message", ""))
+        if not isinstance(data, dict):
+            raise GatewayUnavailable(f"{method} {path}: answer is not a JSON object")
+        return data
+
+    def manifest(self) -> list[ManifestCard]:
+        data = self._call("GET", f"/v1/kiosks/{self.kiosk_id}/manifest")
+        return [
+            ManifestCard(c["card_id"], c["nik"], c["chip_uid"], c["district"], c["ready_since"]) for c in data["cards"]
+        ]
+
+    def lookup(self, nik: str) -> dict[str, Any]:
+        """Where a resident's card stands (the NIK travels in the body, never in a URL)."""
+        return self._call("POST", "/v1/lookup", {"nik": nik})
+
+    def resolve_chip(self, uid: str) -> str | None:
+        """The NIK of the holder of an old card's chip, or None if unknown."""
+        try:
+            return str(self._call("POST", "/v1/chips/resolve", {"uid": uid})["nik"])
+        except GatewayRefused as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def consume_ticket(self, ticket_id: str) -> None:
+        self._call("POST", f"/v1/tickets/{ticket_id}/consume", {})
+
+    def offices(self) -> list[dict[str, str]]:
+        return list(self._call("GET", "/v1/offices")["offices"])
+
+    def slots(self, office_id: str, start: dt.date, days: int = 14) -> list[dict[str, Any]]:
+        params = {"from": start.isoformat(), "days": days}
+        return list(self._call("GET", f"/v1/offices/{office_id}/slots", params=params)["slots"])
+
+    def book(self, booking_id: str, nik: str, office_id: str, day: str, time: str) -> dict[str, Any]:
+        body = {"booking_id": booking_id, "nik": nik, "office_id": office_id, "day": day, "time": time}
+        return self._call("POST", "/v1/bookings", body)
+
+    def send_events(self, events: list[dict[str, Any]]) -> dict[str, Any]:
+        return self._call("POST", "/v1/events", {"events": events})
+
+    def heartbeat(self, summary: dict[str, Any]) -> None:
+        self._call("POST", f"/v1/kiosks/{self.kiosk_id}/heartbeat", summary)

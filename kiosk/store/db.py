@@ -1,0 +1,313 @@
+"""SQLite store: hash-chained audit journal, outbox, vault inventory, release intents, used tickets.
+
+One connection guarded by a lock, shared by the UI thread and workers. Every write that must survive a
+power cut is committed (synchronous=FULL) before the hardware acts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+GENESIS = "0" * 64
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS journal (
+    seq INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS journal_no_update BEFORE UPDATE ON journal
+    BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS journal_no_delete BEFORE DELETE ON journal
+    BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
+    created REAL NOT NULL,
+    kind TEXT NOT NULL,
+    ordering_key TEXT,
+    payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    delivered REAL
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(delivered, seq);
+CREATE TABLE IF NOT EXISTS inventory (
+    slot INTEGER PRIMARY KEY,
+    card_id TEXT NOT NULL UNIQUE,
+    nik TEXT NOT NULL,
+    chip_uid TEXT NOT NULL,
+    loaded REAL NOT NULL,
+    out_of_service INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS releases (
+    id TEXT PRIMARY KEY,
+    slot INTEGER NOT NULL,
+    card_id TEXT NOT NULL,
+    started REAL NOT NULL,
+    outcome TEXT,
+    finished REAL
+);
+CREATE TABLE IF NOT EXISTS used_tickets (
+    ticket_id TEXT PRIMARY KEY,
+    used REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class InventoryCard:
+    """A finished card in a vault slot."""
+
+    slot: int
+    card_id: str
+    nik: str
+    chip_uid: str
+    out_of_service: bool = False
+
+
+@dataclass(frozen=True)
+class ReleaseIntent:
+    """A release that was started; `outcome` is None until it is known."""
+
+    release_id: str
+    slot: int
+    card_id: str
+    started: float
+    outcome: str | None
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """An event waiting for delivery to the gateway."""
+
+    event_id: str
+    seq: int
+    kind: str
+    ordering_key: str | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """A journal row that does not fit the hash chain."""
+
+    seq: int
+    problem: str
+
+
+def _hash(prev: str, seq: int, ts: float, kind: str, data: str) -> str:
+    material = json.dumps([prev, seq, repr(ts), kind, data], separators=(",", ":"))
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+class Store:
+    """The kiosk's database. Thread-safe; one instance per process."""
+
+    def __init__(self, path: str | Path, clock: Any = time.time) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- journal ------------------------------------------------------------------------------
+
+    def _append(self, db: sqlite3.Connection, kind: str, data: Mapping[str, Any]) -> int:
+        row = db.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+        ts = float(self._clock())
+        text = json.dumps(dict(data), sort_keys=True, separators=(",", ":"))
+        db.execute(
+            "INSERT INTO journal(seq, ts, kind, data, prev_hash, hash) VALUES (?,?,?,?,?,?)",
+            (seq, ts, kind, text, prev, _hash(prev, seq, ts, kind, text)),
+        )
+        return int(seq)
+
+    def journal(
+        self, kind: str, data: Mapping[str, Any] | None = None, *, outbox: bool = False, ordering_key: str | None = None
+    ) -> int:
+        """Append an event to the journal (and, if asked, to the outbox in the same transaction)."""
+        with self._tx() as db:
+            seq = self._append(db, kind, data or {})
+            if outbox:
+                self._enqueue(db, kind, dict(data or {}), ordering_key)
+            return seq
+
+    def journal_rows(self) -> list[tuple[int, float, str, dict[str, Any]]]:
+        with self._lock:
+            rows = self._db.execute("SELECT seq, ts, kind, data FROM journal ORDER BY seq").fetchall()
+        return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    def journal_head(self) -> tuple[int, str]:
+        """Sequence number and hash of the newest row (sent in heartbeats to anchor the chain)."""
+        with self._lock:
+            row = self._db.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS)
+
+    def verify_journal(self) -> list[AuditProblem]:
+        """Recompute the hash chain; every edited, deleted or inserted row shows up as a problem."""
+        problems: list[AuditProblem] = []
+        prev, expected_seq = GENESIS, 1
+        with self._lock:
+            rows = self._db.execute("SELECT seq, ts, kind, data, prev_hash, hash FROM journal ORDER BY seq")
+            for seq, ts, kind, data, prev_hash, digest in rows:
+                if seq != expected_seq:
+                    problems.append(AuditProblem(seq, f"gap: expected row {expected_seq}"))
+                if prev_hash != prev:
+                    problems.append(AuditProblem(seq, "link to previous row broken"))
+                if _hash(prev_hash, seq, ts, kind, data) != digest:
+                    problems.append(AuditProblem(seq, "row content does not match its hash"))
+                prev, expected_seq = digest, seq + 1
+        return problems
+
+    # -- outbox -------------------------------------------------------------------------------
+
+    def _enqueue(self, db: sqlite3.Connection, kind: str, payload: dict[str, Any], key: str | None) -> str:
+        event_id = uuid.uuid4().hex
+        row = db.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()
+        db.execute(
+            "INSERT INTO outbox(id, seq, created, kind, ordering_key, payload) VALUES (?,?,?,?,?,?)",
+            (event_id, row[0] + 1, float(self._clock()), kind, key, json.dumps(payload, sort_keys=True)),
+        )
+        return event_id
+
+    def enqueue(self, kind: str, payload: Mapping[str, Any], ordering_key: str | None = None) -> str:
+        """Queue an event for the gateway; returns its client-made ID (the idempotency key)."""
+        with self._tx() as db:
+            return self._enqueue(db, kind, dict(payload), ordering_key)
+
+    def pending(self, limit: int = 100) -> list[OutboxItem]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, seq, kind, ordering_key, payload, attempts FROM outbox "
+                "WHERE delivered IS NULL ORDER BY seq LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [OutboxItem(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
+
+    def pending_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM outbox WHERE delivered IS NULL").fetchone()[0])
+
+    def mark_delivered(self, event_ids: list[str]) -> None:
+        with self._tx() as db:
+            now = float(self._clock())
+            db.executemany("UPDATE outbox SET delivered=? WHERE id=?", [(now, i) for i in event_ids])
+
+    def mark_attempt(self, event_ids: list[str]) -> None:
+        with self._tx() as db:
+            db.executemany("UPDATE outbox SET attempts=attempts+1 WHERE id=?", [(i,) for i in event_ids])
+
+    # -- used tickets -------------------------------------------------------------------------
+
+    def use_ticket(self, ticket_id: str) -> bool:
+        """Mark a ticket used; False if it already was."""
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO used_tickets(ticket_id, used) VALUES (?,?)", (ticket_id, float(self._clock()))
+            )
+            return cur.rowcount == 1
+
+    def ticket_used(self, ticket_id: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM used_tickets WHERE ticket_id=?", (ticket_id,)).fetchone() is not None
+
+    # -- vault inventory ----------------------------------------------------------------------
+
+    def load_card(self, slot: int, card_id: str, nik: str, chip_uid: str) -> None:
+        """Record a card put into a slot (journaled)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO inventory(slot, card_id, nik, chip_uid, loaded) VALUES (?,?,?,?,?)",
+                (slot, card_id, nik, chip_uid.upper(), float(self._clock())),
+            )
+            self._append(db, "card_loaded", {"slot": slot, "card": card_id})
+
+    def inventory(self) -> list[InventoryCard]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT slot, card_id, nik, chip_uid, out_of_service FROM inventory ORDER BY slot"
+            ).fetchall()
+        return [InventoryCard(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    def card_for_nik(self, nik: str) -> InventoryCard | None:
+        return next((c for c in self.inventory() if c.nik == nik), None)
+
+    def card_in_slot(self, slot: int) -> InventoryCard | None:
+        return next((c for c in self.inventory() if c.slot == slot), None)
+
+    # -- releases (write intent, act, write outcome) -----------------------------------------
+
+    def begin_release(self, slot: int, card_id: str) -> str:
+        """Commit the intent to release before the actuator moves. Refuses a second open intent."""
+        with self._tx() as db:
+            card = db.execute("SELECT card_id FROM inventory WHERE slot=?", (slot,)).fetchone()
+            if card is None or card[0] != card_id:
+                raise LookupError(f"slot {slot} does not hold card {card_id}")
+            if db.execute("SELECT 1 FROM releases WHERE slot=? AND outcome IS NULL", (slot,)).fetchone():
+                raise RuntimeError(f"slot {slot} already has a release in progress")
+            release_id = uuid.uuid4().hex
+            db.execute(
+                "INSERT INTO releases(id, slot, card_id, started) VALUES (?,?,?,?)",
+                (release_id, slot, card_id, float(self._clock())),
+            )
+            self._append(db, "release_intent", {"release": release_id, "slot": slot, "card": card_id})
+            return release_id
+
+    def finish_release(self, release_id: str, outcome: str, *, audit: bool = False) -> None:
+        """Record how a release ended. A taken card leaves the inventory; a jam takes the slot out."""
+        with self._tx() as db:
+            row = db.execute("SELECT slot, card_id, outcome FROM releases WHERE id=?", (release_id,)).fetchone()
+            if row is None or row[2] is not None:
+                raise LookupError(f"no open release {release_id}")
+            slot, card_id, _ = row
+            db.execute(
+                "UPDATE releases SET outcome=?, finished=? WHERE id=?", (outcome, float(self._clock()), release_id)
+            )
+            if outcome == "taken":
+                db.execute("DELETE FROM inventory WHERE slot=?", (slot,))
+            elif outcome == "jammed":
+                db.execute("UPDATE inventory SET out_of_service=1 WHERE slot=?", (slot,))
+            data = {"release": release_id, "slot": slot, "card": card_id, "outcome": outcome, "audit": audit}
+            self._append(db, "release_outcome", data)
+            self._enqueue(db, "release_outcome", data, card_id)
+
+    def open_releases(self) -> list[ReleaseIntent]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, slot, card_id, started, outcome FROM releases WHERE outcome IS NULL ORDER BY started"
+            ).fetchall()
+        return [ReleaseIntent(*r) for r in rows]

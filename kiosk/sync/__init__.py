@@ -1,0 +1,1 @@
+"""Background delivery of the outbox to the gateway."""
