@@ -109,10 +109,13 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
     key_file = _get(data, "gateway.api_key_file")
     if key_file:
         path = Path(key_file)
+        if base_dir and not path.is_absolute():
+            path = base_dir / path
         try:
             api_key = path.read_text().strip()
         except OSError as exc:
             problems.append(f"gateway.api_key_file: cannot read {path} ({exc.strerror}); run 'kiosk provision'")
+            api_key = "unreadable"
     if not api_key:
         problems.append("gateway.api_key_file: missing; point it at the file written by 'kiosk provision'")
     keys: dict[int, str] = {}

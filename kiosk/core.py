@@ -55,7 +55,7 @@ OUTBOX_KINDS = frozenset(
         "wrong_card_tapped",
     }
 )
-TICKET_REPEAT_S = 5.0  # the same QR text is not re-reported for this long
+TICKET_REPEAT_S = 5.0  # the same QR text is not re-reported until it was out of view this long
 
 
 def visit_outcome(last: Session, event: ev.Event) -> str:
@@ -205,10 +205,10 @@ class KioskCore:
         texts = decode_qr(frame)
         now = self.clock()
         for text in texts[:1]:
-            if text == self._last_qr[0] and now - self._last_qr[1] < TICKET_REPEAT_S:
-                continue
-            self._last_qr = (text, now)
-            self.post(ev.TicketScanned(self.verify(text, now)))
+            repeated = text == self._last_qr[0] and now - self._last_qr[1] < TICKET_REPEAT_S
+            self._last_qr = (text, now)  # a code held in view stays quiet until it is gone a while
+            if not repeated:
+                self.post(ev.TicketScanned(self.verify(text, now)))
         return texts
 
     def verify(self, text: str, now: float) -> Ticket | TicketRefusal:
@@ -280,7 +280,6 @@ class KioskCore:
 
     def _end_visit(self, s: Session) -> None:
         self.parts.indicators.show(Light.READY)
-        self._last_qr = ("", 0.0)
 
     def _resolve_chip(self, e: fx.ResolveChip) -> ev.Event:
         try:

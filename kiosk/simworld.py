@@ -3,6 +3,7 @@ real core. Used by `kiosk demo`, `kiosk simulate` and the tests."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -71,7 +72,8 @@ def build_world(
 ) -> World:
     """Start a gateway simulator and wire a kiosk to it; the vault is loaded from the manifest."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    gateway = GatewaySimulator(data_dir / "gateway-sim.db", seed, per_status=per_status)
+    today = dt.date.fromtimestamp(clock())
+    gateway = GatewaySimulator(data_dir / "gateway-sim.db", seed, per_status=per_status, today=today)
     url = gateway.start()
     hardware = HardwareConfig(vault_slots=vault_slots)
     cfg = KioskConfig(

@@ -1,0 +1,35 @@
+"""Shared fixtures: a simulated kiosk world on a real SQLite file and a real loopback HTTP gateway."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ.setdefault("KIVY_NO_FILELOG", "1")
+os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+os.environ.setdefault("KIVY_USE_DEFAULTCONFIG", "1")
+
+from kiosk.core import InlineExecutor
+from kiosk.simulate import SimClock
+from kiosk.simworld import World, build_world
+
+ARTEFACTS = Path(__file__).resolve().parent.parent / "test-artefacts"
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+START = 1_790_000_000.0  # a fixed moment (2026-09-21 UTC) so tests do not depend on the date
+
+
+@pytest.fixture
+def clock() -> SimClock:
+    return SimClock(START)
+
+
+@pytest.fixture
+def world(tmp_path: Path, clock: SimClock) -> Iterator[World]:
+    """A kiosk with simulated hardware; effects run inline, time moves only when the test says."""
+    w = build_world(tmp_path / "kiosk", seed=3, clock=clock, executor=InlineExecutor(), auto_take=True)
+    yield w
+    w.close()

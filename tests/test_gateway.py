@@ -1,0 +1,139 @@
+"""The gateway client against the simulator as a real HTTP server on 127.0.0.1."""
+
+import datetime as dt
+
+import pytest
+
+from kiosk.gateway.client import GatewayClient, GatewayRefused, GatewayUnavailable
+from kiosk.gateway.seed import KUPANG_DISTRICTS, STATUSES
+from kiosk.gateway.simulator import GatewaySimulator
+
+
+@pytest.fixture
+def sim(tmp_path):
+    s = GatewaySimulator(tmp_path / "gw.db", seed=5, today=dt.date(2026, 11, 23))
+    s.start()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def client(sim):
+    c = GatewayClient(sim.url, sim.kiosk_id, sim.api_key, timeout_s=2, retries=1, backoff_s=0.01)
+    yield c
+    c.close()
+
+
+def test_simulator_listens_on_loopback_only(sim):
+    assert sim.url.startswith("http://127.0.0.1:")
+
+
+def test_seed_covers_every_kecamatan_in_every_state(sim):
+    seen = {(r.district, r.status) for r in sim.residents}
+    assert seen == {(d, s) for d in KUPANG_DISTRICTS for s in STATUSES}
+
+
+def test_manifest_lists_cards_ready_at_this_kiosk(sim, client):
+    cards = client.manifest()
+    ready = {r.card_id for r in sim.residents if r.status == "ready_here"}
+    assert {c.card_id for c in cards} == ready
+
+
+def test_lookup_for_each_status(sim, client):
+    for r in sim.residents[:12]:
+        answer = client.lookup(r.nik)
+        assert answer["status"] == r.status
+    assert client.lookup("5371046508909999")["status"] == "not_found"
+
+
+def test_chip_resolves_to_nik_and_unknown_chip_is_none(sim, client):
+    r = next(r for r in sim.residents if r.old_chip_uid)
+    assert client.resolve_chip(r.old_chip_uid) == r.nik
+    assert client.resolve_chip("04DEADBEEF0000") is None
+
+
+def test_ticket_consumption_is_idempotent_per_kiosk_and_conflicts_elsewhere(sim, client):
+    client.consume_ticket("0123456789abcdef")
+    client.consume_ticket("0123456789abcdef")
+    with sim._lock:
+        sim._db.execute("INSERT INTO kiosks VALUES ('KIOSK-02', 'DKP-KUPANG', 'k2')")
+    other = GatewayClient(sim.url, "KIOSK-02", "k2")
+    with pytest.raises(GatewayRefused) as exc:
+        other.consume_ticket("0123456789abcdef")
+    assert exc.value.code == "ticket_used_elsewhere"
+
+
+def test_booking_takes_capacity_and_replays_idempotently(client):
+    office = client.offices()[0]["office_id"]
+    slot = next(s for s in client.slots(office, dt.date(2026, 11, 24)) if s["remaining"] > 0)
+    a = client.book("bk-1", "5371046508900001", office, slot["day"], slot["time"])
+    b = client.book("bk-1", "5371046508900001", office, slot["day"], slot["time"])
+    assert a["code"] == b["code"]
+    after = next(
+        s for s in client.slots(office, dt.date(2026, 11, 24)) if (s["day"], s["time"]) == (slot["day"], slot["time"])
+    )
+    assert after["remaining"] == slot["remaining"] - 1
+
+
+def test_full_slot_is_refused_with_a_code(client):
+    office = client.offices()[0]["office_id"]
+    slot = next(s for s in client.slots(office, dt.date(2026, 11, 24)) if s["remaining"] == 0)
+    with pytest.raises(GatewayRefused) as exc:
+        client.book("bk-2", "5371046508900001", office, slot["day"], slot["time"])
+    assert exc.value.code == "slot_full"
+
+
+def test_events_are_deduplicated_by_client_id(sim, client):
+    events = [{"id": f"e{i}", "kind": "refused", "payload": {}} for i in range(3)]
+    assert client.send_events(events)["accepted"] == ["e0", "e1", "e2"]
+    again = client.send_events(events[1:])
+    assert again == {"accepted": [], "duplicates": ["e1", "e2"]}
+    assert sim.event_counts() == {"refused": 3}
+
+
+def test_wrong_key_is_refused(sim):
+    bad = GatewayClient(sim.url, sim.kiosk_id, "wrong")
+    with pytest.raises(GatewayRefused) as exc:
+        bad.offices()
+    assert exc.value.status == 401
+
+
+def test_a_kiosk_cannot_read_another_kiosks_manifest(sim, client):
+    with pytest.raises(GatewayRefused) as exc:
+        client._call("GET", "/v1/kiosks/KIOSK-99/manifest")
+    assert exc.value.status == 403
+
+
+def test_down_gateway_is_unavailable(sim, client):
+    sim.faults.down = True
+    with pytest.raises(GatewayUnavailable):
+        client.offices()
+
+
+def test_intermittent_5xx_is_retried(sim, client):
+    sim.faults.error_every = 2
+    for _ in range(4):
+        client.offices()  # every second request fails once and is retried
+
+
+def test_slow_gateway_times_out(sim):
+    sim.faults.delay_s = 1.0
+    c = GatewayClient(sim.url, sim.kiosk_id, sim.api_key, timeout_s=0.3, retries=0)
+    with pytest.raises(GatewayUnavailable):
+        c.offices()
+
+
+def test_stopped_gateway_is_unavailable(sim, client):
+    sim.stop()
+    with pytest.raises(GatewayUnavailable):
+        client.offices()
+
+
+def test_nik_never_travels_in_a_url(sim, client):
+    r = sim.residents[0]
+    client.lookup(r.nik)
+    slot = next(s for s in client.slots("KEC-01", dt.date(2026, 11, 24)) if s["remaining"] > 0)
+    client.book("bk-3", r.nik, "KEC-01", slot["day"], slot["time"])
+    client.resolve_chip("04DEADBEEF0000")
+    assert len(sim.access_log) >= 4
+    assert all(r.nik not in line for line in sim.access_log)

@@ -1,0 +1,78 @@
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kiosk.identity.nik import Nik, NikReason, NikRefusal, make_nik, mask_nik, parse_nik
+from kiosk.identity.regions import load_regions
+
+TODAY = dt.date(2026, 11, 23)
+
+
+def test_valid_kupang_nik_parses_with_birth_date_and_sex():
+    nik = parse_nik("5371046508900001", TODAY)  # Oebobo, woman born 25-08-1990
+    assert isinstance(nik, Nik)
+    assert nik.district == "537104"
+    assert nik.birth_date == dt.date(1990, 8, 25)
+    assert nik.female
+
+
+def test_man_born_this_century():
+    nik = parse_nik(make_nik("537101", dt.date(2005, 2, 3), False, 12), TODAY)
+    assert isinstance(nik, Nik) and nik.birth_date == dt.date(2005, 2, 3) and not nik.female
+
+
+def test_spaces_are_ignored():
+    assert isinstance(parse_nik("5371 0465 0890 0001", TODAY), Nik)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("537104650890001", NikReason.FORMAT),  # 15 digits
+        ("53710465089000012", NikReason.FORMAT),  # 17 digits
+        ("53710465089O0001", NikReason.FORMAT),  # a letter O
+        ("", NikReason.FORMAT),
+        ("9971046508900001", NikReason.REGION),  # no province 99
+        ("5371996508900001", NikReason.REGION),  # no district 99 in Kota Kupang
+        ("5371043202900001", NikReason.BIRTH_DATE),  # 32 February
+        ("5371047213900001", NikReason.BIRTH_DATE),  # day 72 - 40 = 32
+        ("5371040013900001", NikReason.BIRTH_DATE),  # month 13
+        ("5371043002900001", NikReason.BIRTH_DATE),  # 30 February
+        ("5371042508900000", NikReason.SERIAL),
+    ],
+)
+def test_invalid_nik_is_refused_with_its_rule(text, reason):
+    assert parse_nik(text, TODAY) == NikRefusal(reason)
+
+
+def test_leap_day_is_valid_only_in_leap_years():
+    assert isinstance(parse_nik("5371042902000001", TODAY), Nik)  # 29-02-2000
+    assert parse_nik("5371042902010001", TODAY) == NikRefusal(NikReason.BIRTH_DATE)
+
+
+def test_mask_keeps_only_last_four_digits():
+    assert mask_nik("5371046508900001") == "************0001"
+    assert "537104" not in repr(parse_nik("5371046508900001", TODAY))
+    assert str(parse_nik("5371046508900001", TODAY)) == "************0001"
+
+
+def test_regions_come_from_the_packaged_wilayah_tables():
+    regions = load_regions()
+    assert regions.regencies["5371"] == "Kota Kupang"
+    names = [d.name for d in regions.districts_of("5371")]
+    assert names == ["Alak", "Maulafa", "Kelapa Lima", "Oebobo", "Kota Raja", "Kota Lama"]
+    assert len(regions.districts) == 7285
+
+
+@given(
+    st.sampled_from(sorted(load_regions().districts)),
+    st.dates(dt.date(1927, 1, 1), TODAY),
+    st.booleans(),
+    st.integers(1, 9999),
+)
+def test_any_composed_nik_parses_back(district, born, female, serial):
+    nik = parse_nik(make_nik(district, born, female, serial), TODAY)
+    assert isinstance(nik, Nik)
+    assert (nik.birth_date, nik.female, nik.district) == (born, female, district)

@@ -1,0 +1,139 @@
+"""The store on a real SQLite file: journal tamper detection, outbox, release intents, used tickets."""
+
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from kiosk.cli import main
+from kiosk.store import Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "kiosk.db")
+    yield s
+    s.close()
+
+
+def fill(store, n=5):
+    for i in range(n):
+        store.journal("event", {"i": i})
+
+
+def raw(store):
+    db = sqlite3.connect(store.path, isolation_level=None)
+    db.execute("DROP TRIGGER journal_no_update")
+    db.execute("DROP TRIGGER journal_no_delete")
+    return db
+
+
+def test_database_is_in_wal_mode(store):
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_untouched_journal_verifies(store):
+    fill(store)
+    assert store.verify_journal() == []
+    assert store.journal_head()[0] == 5
+
+
+def test_journal_refuses_updates_and_deletes_through_sqlite(store):
+    fill(store, 2)
+    db = sqlite3.connect(store.path)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute("UPDATE journal SET data='{}' WHERE seq=1")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute("DELETE FROM journal WHERE seq=1")
+
+
+def test_edited_row_is_detected(store):
+    fill(store)
+    raw(store).execute("""UPDATE journal SET data='{"i":99}' WHERE seq=3""")
+    problems = store.verify_journal()
+    assert [p.seq for p in problems] == [3]
+
+
+def test_deleted_row_is_detected(store):
+    fill(store)
+    raw(store).execute("DELETE FROM journal WHERE seq=2")
+    assert {p.seq for p in store.verify_journal()} == {3}
+
+
+def test_row_rewritten_with_a_fresh_hash_breaks_the_next_link(store):
+    from kiosk.store.db import _hash
+
+    fill(store)
+    db = raw(store)
+    prev, ts = db.execute("SELECT prev_hash, ts FROM journal WHERE seq=2").fetchone()
+    data = '{"i":42}'
+    db.execute("UPDATE journal SET data=?, hash=? WHERE seq=2", (data, _hash(prev, 2, ts, "event", data)))
+    assert [p.seq for p in store.verify_journal()] == [3]
+
+
+def test_audit_verify_command_reports_tampering(store, capsys):
+    fill(store)
+    assert main(["audit", "verify", "--db", str(store.path)]) == 0
+    assert "OK" in capsys.readouterr().out
+    raw(store).execute("UPDATE journal SET kind='x' WHERE seq=4")
+    assert main(["audit", "verify", "--db", str(store.path)]) == 1
+    assert "row 4" in capsys.readouterr().out
+
+
+def test_journal_survives_a_killed_process(tmp_path):
+    path = tmp_path / "k.db"
+    code = f"import os; from kiosk.store import Store; Store({str(path)!r}).journal('before_kill', {{}}); os._exit(9)"
+    subprocess.run([sys.executable, "-c", code], check=False)
+    s = Store(path)
+    assert [r[2] for r in s.journal_rows()] == ["before_kill"] and s.verify_journal() == []
+    s.close()
+
+
+def test_outbox_is_ordered_and_delivered_once(store):
+    ids = [store.enqueue("e", {"n": i}, ordering_key="C1") for i in range(3)]
+    assert [i.event_id for i in store.pending()] == ids
+    store.mark_delivered(ids[:2])
+    assert [i.event_id for i in store.pending()] == ids[2:]
+    assert store.pending_count() == 1
+
+
+def test_journal_with_outbox_writes_both_in_one_transaction(store):
+    store.journal("handover", {"card": "C1"}, outbox=True, ordering_key="C1")
+    (item,) = store.pending()
+    assert item.kind == "handover" and item.payload == {"card": "C1"} and item.ordering_key == "C1"
+
+
+def test_ticket_is_used_once(store):
+    assert store.use_ticket("abc")
+    assert not store.use_ticket("abc")
+    assert store.ticket_used("abc") and not store.ticket_used("def")
+
+
+def test_release_is_intent_then_outcome_and_the_card_leaves_inventory(store):
+    store.load_card(3, "C1", "5371046508900001", "04aa")
+    rid = store.begin_release(3, "C1")
+    assert [r.release_id for r in store.open_releases()] == [rid]
+    with pytest.raises(RuntimeError):
+        store.begin_release(3, "C1")  # never two releases of one slot
+    store.finish_release(rid, "taken")
+    assert store.open_releases() == [] and store.card_in_slot(3) is None
+    kinds = [r[2] for r in store.journal_rows()]
+    assert kinds == ["card_loaded", "release_intent", "release_outcome"]
+    with pytest.raises(LookupError):
+        store.finish_release(rid, "taken")
+
+
+def test_release_of_a_card_not_in_the_slot_is_refused(store):
+    store.load_card(3, "C1", "5371046508900001", "04aa")
+    with pytest.raises(LookupError):
+        store.begin_release(3, "C2")
+    with pytest.raises(LookupError):
+        store.begin_release(4, "C1")
+
+
+def test_jam_takes_the_slot_out_of_service(store):
+    store.load_card(3, "C1", "5371046508900001", "04aa")
+    store.finish_release(store.begin_release(3, "C1"), "jammed")
+    card = store.card_in_slot(3)
+    assert card is not None and card.out_of_service
