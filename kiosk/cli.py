@@ -39,6 +39,7 @@ def prepare_kivy_env(data_dir: Path) -> None:
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
     os.environ.setdefault("KIVY_HOME", str(data_dir / "kivy"))
+    os.environ.setdefault("KCFG_INPUT_MOUSE", "mouse,disable_multitouch")
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

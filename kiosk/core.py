@@ -34,6 +34,7 @@ from kiosk.hardware.vault import ReleaseResult, Vault
 from kiosk.i18n import tr
 from kiosk.identity.face import FaceVerifier
 from kiosk.identity.nik import mask_nik
+from kiosk.identity.printed_nik import NoNikReader, PrintedNikReader
 from kiosk.identity.qr import decode_qr
 from kiosk.identity.ticket import Ticket, TicketRefusal, public_key_from_hex, verify_ticket
 from kiosk.store import Store
@@ -92,6 +93,7 @@ class Parts:
     printer: Printer
     indicators: Indicators
     face: FaceVerifier
+    nik_reader: PrintedNikReader = field(default_factory=NoNikReader)
 
 
 @dataclass
@@ -200,16 +202,28 @@ class KioskCore:
         """Read one frame; while idle, decode and verify any ticket QR in it. Returns the QR texts."""
         frame = self.parts.camera.read()
         self.last_frame = frame
-        if frame is None or self.session.step != Step.IDLE:
+        step_now = self.session.step
+        if frame is None:
+            return []
+        now = self.clock()
+        if step_now == Step.CARD:
+            nik = self.parts.nik_reader.read(frame)
+            if nik and not self._seen(nik, now):
+                self.post(ev.NikRead(nik, "ocr"))
+            return []
+        if step_now != Step.IDLE:
             return []
         texts = decode_qr(frame)
-        now = self.clock()
         for text in texts[:1]:
-            repeated = text == self._last_qr[0] and now - self._last_qr[1] < TICKET_REPEAT_S
-            self._last_qr = (text, now)  # a code held in view stays quiet until it is gone a while
-            if not repeated:
+            if not self._seen(text, now):
                 self.post(ev.TicketScanned(self.verify(text, now)))
         return texts
+
+    def _seen(self, text: str, now: float) -> bool:
+        """True if `text` was read moments ago; a code held in view stays quiet until gone a while."""
+        repeated = text == self._last_qr[0] and now - self._last_qr[1] < TICKET_REPEAT_S
+        self._last_qr = (text, now)
+        return repeated
 
     def verify(self, text: str, now: float) -> Ticket | TicketRefusal:
         return verify_ticket(text, self.keys, self.cfg.office, now, self.store.ticket_used)
@@ -365,31 +379,30 @@ class KioskCore:
         )
         nik_line = tr(lang, "NIK") + ": " + mask_nik(s.nik or "")
         if kind == "receipt" and s.handover_code and s.lookup:
-            lines = (
+            receipt = (
                 nik_line,
                 tr(lang, "Card") + ": " + (s.lookup.card_id or ""),
                 tr(lang, "Handover code") + ": " + s.handover_code,
             )
-            return Document(
-                tr(lang, "e-KTP handover receipt"), lines, f"LMR1:{self.cfg.kiosk_id}:{s.handover_code}", header
-            )
+            qr = f"LMR1:{self.cfg.kiosk_id}:{s.handover_code}"
+            return Document(tr(lang, "e-KTP handover receipt"), receipt, qr, header)
         if kind == "booking" and s.booking:
             b = s.booking
-            lines = (
+            slip = (
                 nik_line,
                 b.office.name,
                 f"{b.day} {b.time}",
                 tr(lang, "Booking code") + ": " + b.code,
                 tr(lang, "Bring your family card (KK) and this slip."),
             )
-            return Document(tr(lang, "Recording appointment"), lines, f"LMB1:{b.code}", header)
+            return Document(tr(lang, "Recording appointment"), slip, f"LMB1:{b.code}", header)
         if kind == "status" and s.lookup:
             what, nxt = STATUSES[s.lookup.status]
             office = s.lookup.office_name or ""
-            lines = [nik_line, tr(lang, what).format(office=office), tr(lang, nxt).format(office=office)]
+            status = [nik_line, tr(lang, what).format(office=office), tr(lang, nxt).format(office=office)]
             if s.lookup.stale and s.lookup.known_at:
-                lines.append(tr(lang, STALE_NOTE).format(date=s.lookup.known_at))
-            return Document(tr(lang, "e-KTP status"), tuple(lines), None, header)
+                status.append(tr(lang, STALE_NOTE).format(date=s.lookup.known_at))
+            return Document(tr(lang, "e-KTP status"), tuple(status), None, header)
         return None
 
     # -- vault seeding (operator loading arrives with the real vault) ------------------------

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ast
 import gettext
+import re
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 DOMAIN = "kiosk"
 LANGUAGES = ("id", "en")
@@ -66,3 +68,68 @@ def catalog(lang: str) -> Catalog:
 def tr(lang: str, msgid: str) -> str:
     """Translate `msgid` into `lang`."""
     return catalog(lang if lang in LANGUAGES else DEFAULT_LANGUAGE).gettext(msgid)
+
+
+_PATTERNS = (
+    re.compile(r"""\bN_\(\s*"((?:[^"\\]|\\.)*)"\s*\)"""),
+    re.compile(r"""\btr\(\s*[\w.]+\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)"""),
+    re.compile(r"""\btr\._\(\s*'((?:[^'\\]|\\.)*)'\s*\)"""),
+    re.compile(r"""\btr\._\(\s*"((?:[^"\\]|\\.)*)"\s*\)"""),
+)
+
+
+def extract_msgids(package_dir: Path) -> dict[str, list[str]]:
+    """Every translatable string in the package's .py and .kv files -> where it is used."""
+    found: dict[str, list[str]] = {}
+    for path in sorted([*package_dir.rglob("*.py"), *package_dir.rglob("*.kv")]):
+        text = path.read_text(encoding="utf-8")
+        for pattern in _PATTERNS:
+            for m in pattern.finditer(text):
+                msgid = (
+                    ast.literal_eval('"' + m.group(1).replace('"', '\\"') + '"') if "\\" in m.group(1) else m.group(1)
+                )
+                line = text.count("\n", 0, m.start()) + 1
+                found.setdefault(msgid, []).append(f"{path.relative_to(package_dir.parent)}:{line}")
+    return found
+
+
+def po_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def write_po(path: Path, lang: str, msgids: dict[str, list[str]], existing: dict[str, str]) -> None:
+    """Write a catalog with every msgid (sorted), keeping existing translations."""
+    out = [
+        f"# Loket Mandiri e-KTP: {lang} catalog. Edit msgstr only; `python -m kiosk.i18n` adds new msgids.",
+        'msgid ""',
+        'msgstr ""',
+        '"Content-Type: text/plain; charset=UTF-8\\n"',
+        f'"Language: {lang}\\n"',
+        "",
+    ]
+    for msgid in sorted(msgids):
+        out += [
+            f"#: {' '.join(msgids[msgid][:3])}",
+            f'msgid "{po_escape(msgid)}"',
+            f'msgstr "{po_escape(existing.get(msgid, ""))}"',
+            "",
+        ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(out), encoding="utf-8")
+
+
+def update_catalogs() -> None:
+    """Refresh every catalog from the source (a developer tool: `python -m kiosk.i18n`)."""
+    package = Path(__file__).resolve().parent
+    msgids = extract_msgids(package)
+    for lang in LANGUAGES:
+        po = package / "locale" / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+        existing = parse_po(po.read_text(encoding="utf-8")) if po.exists() else {}
+        write_po(po, lang, msgids, existing)
+        missing = [m for m in msgids if m not in existing]
+        note = "English is the source language: an empty msgstr shows the msgid" if lang == "en" else ""
+        print(f"{lang}: {len(msgids)} messages, {len(missing)} without translation {note}".rstrip())
+
+
+if __name__ == "__main__":
+    update_catalogs()

@@ -22,6 +22,7 @@ from kiosk.hardware.printer import SimPrinter
 from kiosk.hardware.reader import SimCardReader
 from kiosk.hardware.vault import SimVault
 from kiosk.identity.face import SceneFaceVerifier
+from kiosk.identity.printed_nik import SceneNikReader
 from kiosk.store import Store
 from kiosk.sync.worker import SyncWorker
 
@@ -95,7 +96,8 @@ def build_world(
     vault = SimVault(vault_slots, auto_take=auto_take)
     enrolled = {r.card_id: r.person for r in gateway.residents if r.card_id}
     printer, indicators = SimPrinter(), SimIndicators()
-    parts = Parts(camera, reader, vault, printer, indicators, SceneFaceVerifier(camera, enrolled, face_wait_s))
+    face = SceneFaceVerifier(camera, enrolled, face_wait_s)
+    parts = Parts(camera, reader, vault, printer, indicators, face, SceneNikReader(camera))
     core = KioskCore(cfg, store, client, parts, clock=clock, executor=executor)
     reader.start()
     core.load_vault_from_manifest()

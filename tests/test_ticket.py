@@ -1,4 +1,5 @@
 import secrets
+from typing import Any
 
 import pytest
 import qrcode
@@ -18,8 +19,8 @@ NOW = 1_790_000_000
 OFFICE = "DKP-KUPANG"
 
 
-def make(**kw):
-    args = dict(
+def make(**kw: Any) -> str:
+    args: dict[str, Any] = dict(
         key=KEY,
         key_id=7,
         ticket_id=secrets.token_bytes(8),
@@ -114,4 +115,6 @@ def test_ticket_is_decoded_from_a_rendered_camera_frame():
     text = make()
     cam = SimCamera()
     cam.show(HeldTicket(text))
-    assert decode_qr(cam.read()) == [text]
+    frame = cam.read()
+    assert frame is not None
+    assert decode_qr(frame) == [text]

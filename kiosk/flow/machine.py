@@ -8,6 +8,7 @@ import base64
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, replace
+from typing import Any
 
 from kiosk.flow import events as ev
 from kiosk.flow.effects import (
@@ -76,7 +77,7 @@ def start(lang: str = "id") -> Session:
     return Session(lang=lang)
 
 
-def _goto(s: Session, step: Step, now: float, **changes: object) -> Session:
+def _goto(s: Session, step: Step, now: float, **changes: Any) -> Session:
     return replace(s, step=step, entered_at=now, last_activity=now, warned=False, notice=None, **changes)
 
 

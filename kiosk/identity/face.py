@@ -47,3 +47,10 @@ class SceneFaceVerifier:
             return FaceResult(False, False, 1.0)
         same = self.enrolled.get(card_id) == scene.person
         return FaceResult(match=same, live=not scene.photo, score=0.35 if same else 0.82)
+
+
+class RefuseAllFaces:
+    """The face check of a kiosk without a face pipeline: nobody is confirmed, so no card is released."""
+
+    def verify(self, card_id: str) -> FaceResult:
+        return FaceResult(False, False, 1.0)

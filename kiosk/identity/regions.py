@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -37,9 +38,8 @@ class Regions:
 
 
 def _read(name: str) -> dict[str, str]:
-    ref = resources.files("kiosk.data.wilayah").joinpath(name)
-    with ref.open(encoding="utf-8", newline="") as f:
-        return {row["kode_nik"]: row["nama"] for row in csv.DictReader(f)}
+    text = resources.files("kiosk.data.wilayah").joinpath(name).read_text(encoding="utf-8")
+    return {row["kode_nik"]: row["nama"] for row in csv.DictReader(io.StringIO(text, newline=""))}
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,222 @@
+"""The Kivy App: wires configuration, hardware, gateway, store and flow together, and shows the flow's
+state on one screen per step. It decides nothing itself."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.metrics import Metrics
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.modalview import ModalView
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from kiosk.config import KioskConfig
+from kiosk.core import KioskCore, Parts
+from kiosk.flow import events as ev
+from kiosk.flow.model import Session, Step
+from kiosk.screens.steps import SCREENS, StepScreen
+from kiosk.screens.translator import tr
+from kiosk.simworld import World
+
+log = logging.getLogger(__name__)
+
+LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}  # each in its own language: not translated
+KV_FILES = (
+    "common.kv",
+    "root.kv",
+    "idle.kv",
+    "card.kv",
+    "nik_entry.kv",
+    "busy.kv",
+    "face.kv",
+    "release.kv",
+    "tap_new.kv",
+    "handed_over.kv",
+    "choose.kv",
+    "booked.kv",
+    "status.kv",
+    "refused.kv",
+    "devpanel.kv",
+)
+CAMERA_FPS = 8
+# no Cancel button where it means nothing (idle), is not allowed (slot open) or Finish says it better
+NO_CANCEL = frozenset({Step.IDLE, Step.RELEASE, Step.HANDED_OVER, Step.BOOKED, Step.STATUS, Step.REFUSED})
+
+
+class RootView(BoxLayout):
+    """Top bar, the step screens, the bottom bar (and the demo panel beside them)."""
+
+
+class WarningView(ModalView):
+    """'Are you still there?'"""
+
+
+def load_kv() -> None:
+    for name in KV_FILES:
+        ref = resources.files("kiosk.screens").joinpath(name)
+        with resources.as_file(ref) as path:
+            Builder.load_file(str(path))
+
+
+class KioskApp(App):
+    """The kiosk's window."""
+
+    lang = StringProperty("id")
+    other_language_name = StringProperty(LANGUAGE_NAMES["en"])
+    help_called = BooleanProperty(False)
+    can_cancel = BooleanProperty(False)
+    staff_badge = StringProperty("")
+    kiosk_id = StringProperty("")
+    step = StringProperty(Step.IDLE.value)
+
+    def __init__(
+        self, core: KioskCore, *, world: World | None = None, camera_thread: bool = True, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.title = "Loket Mandiri e-KTP"
+        self.core = core
+        self.world = world
+        self.kiosk_id = core.cfg.kiosk_id
+        self.camera_thread = camera_thread
+        self._halt = threading.Event()
+        self._warning: WarningView | None = None
+        self.sm: ScreenManager | None = None
+
+    # -- building ---------------------------------------------------------------------------
+
+    def build(self) -> RootView:
+        load_kv()
+        root = RootView()
+        self.sm = sm = root.ids.sm
+        sm.transition = NoTransition()
+        for step, cls in SCREENS.items():
+            sm.add_widget(cls(name=step.value))
+        if self.world is not None:
+            from kiosk.screens.devpanel import DevPanel
+
+            root.add_widget(DevPanel(self.world))
+        self._warning = WarningView()
+        trigger = Clock.create_trigger(lambda _dt: self.core.pump())
+        self.core.wakeup = trigger
+        self.core.listeners.append(self._on_session)
+        Clock.schedule_interval(lambda _dt: self.core.tick(), 1.0)
+        Clock.schedule_interval(self._refresh_camera, 1 / CAMERA_FPS)
+        if self.camera_thread:
+            threading.Thread(target=self._camera_loop, name="kiosk-camera", daemon=True).start()
+        self._on_session(self.core.session)
+        return root
+
+    def on_stop(self) -> None:
+        self._halt.set()
+        self.core.close()
+
+    # -- events in --------------------------------------------------------------------------
+
+    def post(self, event: ev.Event) -> None:
+        self.core.post(event)
+
+    def press(self, action: str, value: str = "") -> None:
+        self.post(ev.Press(action, value))
+
+    def _camera_loop(self) -> None:
+        while not self._halt.is_set():
+            try:
+                self.core.scan_frame()
+            except Exception:
+                log.exception("camera pass failed")
+            self._halt.wait(1 / CAMERA_FPS)
+
+    # -- state out --------------------------------------------------------------------------
+
+    def _on_session(self, s: Session) -> None:
+        if s.lang != tr.lang:
+            tr.switch(s.lang)
+        self.lang = s.lang
+        self.other_language_name = LANGUAGE_NAMES["en" if s.lang == "id" else "id"]
+        self.help_called = s.help_called
+        self.can_cancel = s.step not in NO_CANCEL
+        self.step = s.step.value
+        if self.sm is not None:
+            self.sm.current = s.step.value
+            screen = self.sm.current_screen
+            if isinstance(screen, StepScreen):
+                screen.session = s
+        if self._warning is not None:
+            if s.warned and self._warning.parent is None:
+                self._warning.open(animation=False)
+            elif not s.warned and self._warning.parent is not None:
+                self._warning.dismiss(animation=False)
+        pending = self.core.store.pending_count()
+        self.staff_badge = f"{self.kiosk_id} · outbox {pending}" if pending else self.kiosk_id
+
+    def _refresh_camera(self, _dt: float) -> None:
+        screen = self.sm.current_screen if self.sm else None
+        camera = screen.ids.get("camera") if screen is not None else None
+        if camera is not None:
+            camera.show_frame(self.core.last_frame)
+
+
+def _window_setup(windowed: bool, width: int, height: int) -> None:
+    if windowed:
+        Window.size = (width, height)
+    else:
+        Window.fullscreen = "auto"
+        Window.show_cursor = False
+    log.info("window %s, dpi %.0f", Window.size, Metrics.dpi)
+
+
+def run_demo(data_dir: Path, seed: int = 1, windowed: bool = False, language: str = "id") -> int:
+    """`kiosk demo`: the real app on simulated hardware and a seeded gateway simulator."""
+    from kiosk.simworld import build_world
+
+    world = build_world(data_dir, seed, face_wait_s=20.0, language=language)
+    world.sync.start()
+    print(f"kiosk demo: gateway simulator at {world.gateway.url}, data in {data_dir}", flush=True)
+    _window_setup(windowed, 1280 + 360, 800)
+    try:
+        KioskApp(world.core, world=world).run()
+    finally:
+        world.close()
+    return 0
+
+
+def run_kiosk(cfg: KioskConfig, windowed: bool = False) -> int:
+    """`kiosk run`: the kiosk as configured."""
+    from kiosk.gateway.client import GatewayClient
+    from kiosk.hardware.camera import Camera, OpenCvCamera, SimCamera
+    from kiosk.hardware.indicators import SimIndicators
+    from kiosk.hardware.printer import SimPrinter
+    from kiosk.hardware.reader import SimCardReader
+    from kiosk.hardware.vault import SimVault
+    from kiosk.identity.face import RefuseAllFaces
+    from kiosk.store import Store
+    from kiosk.sync.worker import SyncWorker
+
+    camera: Camera = OpenCvCamera(cfg.hardware.camera_device) if cfg.hardware.camera == "opencv" else SimCamera()
+    store = Store(cfg.db_path)
+    client = GatewayClient(cfg.gateway_url, cfg.kiosk_id, cfg.api_key, timeout_s=cfg.gateway_timeout_s)
+    reader = SimCardReader()
+    parts = Parts(camera, reader, SimVault(cfg.hardware.vault_slots), SimPrinter(), SimIndicators(), RefuseAllFaces())
+    core = KioskCore(cfg, store, client, parts)
+    reader.start()
+    sync = SyncWorker(store, client)
+    sync.start()
+    _window_setup(windowed or not cfg.fullscreen, 1280, 800)
+    os.environ.setdefault("KIOSK_STARTED", str(time.time()))
+    try:
+        KioskApp(core).run()
+    finally:
+        sync.stop()
+        store.close()
+    return 0

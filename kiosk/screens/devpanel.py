@@ -1,0 +1,97 @@
+"""The demo's developer panel: act as the camera, the card reader and the vault sensors.
+
+It drives the simulators only; the kiosk sees the same events as from real parts.
+"""
+
+from __future__ import annotations
+
+import time
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from kivy.properties import ListProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
+from kiosk.gateway.seed import Resident
+from kiosk.hardware.camera import Face, HeldTicket, Nothing, PrintedCard
+from kiosk.identity.nik import mask_nik
+from kiosk.identity.ticket import Service
+from kiosk.simworld import World
+
+SERVICE_FOR = {"ready_here": Service.PICKUP, "never_recorded": Service.RECORDING}
+
+
+class DevPanel(BoxLayout):
+    """Buttons that stand in for a resident's hands and face."""
+
+    resident_names = ListProperty([])
+    status = StringProperty("")
+
+    def __init__(self, world: World, **kwargs: object) -> None:
+        self.world = world
+        self.reader = world.reader
+        self.vault = world.vault
+        super().__init__(**kwargs)
+        self.residents = world.gateway.residents
+        self.resident_names = [self.label(r) for r in self.residents]
+
+    @staticmethod
+    def label(r: Resident) -> str:
+        chip = "chip" if r.old_chip_uid else "no chip"
+        return f"#{r.index} {r.name} - {r.status} ({chip}) {mask_nik(r.nik)[-4:]}"
+
+    @property
+    def resident(self) -> Resident:
+        name = self.ids.resident.text
+        return next((r for r in self.residents if self.label(r) == name), self.residents[0])
+
+    def show_ticket(self, kind: str = "") -> None:
+        r, gw = self.resident, self.world.gateway
+        service = SERVICE_FOR.get(r.status, Service.STATUS)
+        if kind == "forged":
+            text = gw.issue_ticket(r, service, key=Ed25519PrivateKey.generate())
+        elif kind == "expired":
+            text = gw.issue_ticket(r, service, now=time.time() - 8 * 3600, valid_s=3600)
+        elif kind == "foreign":
+            text = gw.issue_ticket(r, service, office="KEC-01")
+        else:
+            text = gw.issue_ticket(r, service)
+        self.world.camera.show(HeldTicket(text))
+        self.status = f"camera: {kind or 'valid'} ticket of #{r.index}"
+
+    def show_face(self, photo: bool = False, other: bool = False) -> None:
+        r = self.resident
+        person = "stranger" if other else r.person
+        self.world.camera.show(Face(person, photo=photo))
+        self.status = f"camera: {'photo of ' if photo else ''}{person}"
+
+    def show_printed_card(self) -> None:
+        self.world.camera.show(PrintedCard(self.resident.nik))
+        self.status = f"camera: printed KTP of #{self.resident.index}"
+
+    def clear_camera(self) -> None:
+        self.world.camera.show(Nothing())
+        self.status = "camera: nothing"
+
+    def insert_old(self) -> None:
+        r = self.resident
+        if r.old_chip_uid:
+            self.reader.insert(r.old_chip_uid)
+            self.status = f"reader: old KTP of #{r.index}"
+        else:
+            self.status = f"#{r.index} has an old KTP without a chip: show it to the camera"
+
+    def tap_new(self) -> None:
+        r = self.resident
+        if r.new_chip_uid:
+            self.reader.insert(r.new_chip_uid)
+            self.status = f"reader: new card of #{r.index}"
+        else:
+            self.status = f"#{r.index} has no new card"
+
+    def jam_next(self) -> None:
+        card = self.world.store.card_for_nik(self.resident.nik)
+        if card:
+            self.vault.jam(card.slot)
+            self.status = f"vault: slot {card.slot} will jam"
+        else:
+            self.status = "vault: this resident has no card here"

@@ -1,0 +1,91 @@
+"""The gateway contract: the simulator serves exactly the endpoints in openapi.yaml, and what the client
+receives from it validates against the schemas there."""
+
+import datetime as dt
+import re
+from importlib import resources
+
+import jsonschema
+import pytest
+import yaml
+
+from kiosk.gateway.client import GatewayClient, GatewayRefused
+from kiosk.gateway.simulator import GatewaySimulator, _routes
+
+SPEC = yaml.safe_load(resources.files("kiosk.gateway").joinpath("openapi.yaml").read_text())
+
+
+def template_to_regex(path: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"{[^}]+}", r"[^/]+", path) + "$")
+
+
+def operation_for(method: str, path: str) -> tuple[str, dict]:
+    for template, ops in SPEC["paths"].items():
+        if template_to_regex(template).match(path) and method.lower() in ops:
+            return template, ops[method.lower()]
+    raise AssertionError(f"{method} {path} is not in openapi.yaml")
+
+
+def test_simulator_routes_and_spec_paths_are_the_same_set():
+    sim_routes = {(m, r.pattern) for m, r, _ in _routes(None)}  # type: ignore[arg-type]
+    spec_routes = set()
+    for template, ops in SPEC["paths"].items():
+        for method in ops:
+            spec_routes.add((method.upper(), template))
+    assert len(sim_routes) == len(spec_routes)
+    for method, pattern in sim_routes:
+        assert any(
+            m == method and re.fullmatch(pattern, re.sub(r"{[^}]+}", "abcdef0123456789", t)) for m, t in spec_routes
+        ), (method, pattern)
+
+
+def test_nik_is_never_a_path_or_query_parameter():
+    for ops in SPEC["paths"].values():
+        for op in ops.values():
+            for p in op.get("parameters", []):
+                assert "nik" not in p.get("name", "").lower()
+
+
+@pytest.fixture
+def recorded(tmp_path):
+    sim = GatewaySimulator(tmp_path / "gw.db", seed=4, today=dt.date(2026, 11, 23))
+    sim.start()
+    client = GatewayClient(sim.url, sim.kiosk_id, sim.api_key, retries=0)
+    seen = []
+    client.session.hooks["response"].append(lambda r, *a, **k: seen.append(r))
+    yield sim, client, seen
+    client.close()
+    sim.close()
+
+
+def test_every_answer_matches_its_documented_schema(recorded):
+    sim, client, seen = recorded
+    r = sim.residents[0]
+    client.manifest()
+    for resident in sim.residents[:8]:
+        client.lookup(resident.nik)
+    client.lookup("5371046508909999")
+    client.resolve_chip(next(x.old_chip_uid for x in sim.residents if x.old_chip_uid))
+    client.resolve_chip("04DEADBEEF0000")
+    client.consume_ticket("0123456789abcdef")
+    offices = client.offices()
+    slots = client.slots(offices[0]["office_id"], dt.date(2026, 11, 24))
+    free = next(s for s in slots if s["remaining"] > 0)
+    full = next(s for s in slots if s["remaining"] == 0)
+    client.book("b1", r.nik, offices[0]["office_id"], free["day"], free["time"])
+    with pytest.raises(GatewayRefused):
+        client.book("b2", r.nik, offices[0]["office_id"], full["day"], full["time"])
+    with pytest.raises(GatewayRefused):
+        client.slots("NOPE", dt.date(2026, 11, 24))
+    client.send_events([{"id": "e1", "kind": "x", "payload": {}}])
+    client.heartbeat({"ok": True})
+    assert len(seen) >= 18
+    for resp in seen:
+        _, op = operation_for(resp.request.method, resp.request.path_url.split("?")[0])
+        documented = op["responses"].get(str(resp.status_code))
+        assert documented, f"{resp.request.method} {resp.request.path_url} answered undocumented {resp.status_code}"
+        if "$ref" in documented:
+            documented = SPEC["components"]["responses"][documented["$ref"].rsplit("/", 1)[1]]
+        schema = dict(documented["content"]["application/json"]["schema"])
+        schema["components"] = SPEC["components"]
+        jsonschema.validate(resp.json(), schema)
