@@ -47,7 +47,6 @@ KV_FILES = (
     "booked.kv",
     "status.kv",
     "refused.kv",
-    "devpanel.kv",
 )
 CAMERA_FPS = 8
 # no Cancel button where it means nothing (idle), is not allowed (slot open) or Finish says it better
@@ -62,10 +61,10 @@ class WarningView(ModalView):
     """'Are you still there?'"""
 
 
-def load_kv() -> None:
-    for name in KV_FILES:
-        ref = resources.files("kiosk.screens").joinpath(name)
-        with resources.as_file(ref) as path:
+def load_kv(demo: bool = False) -> None:
+    files = [("kiosk.screens", name) for name in KV_FILES] + ([("kiosk.demo", "panel.kv")] if demo else [])
+    for package, name in files:
+        with resources.as_file(resources.files(package).joinpath(name)) as path:
             Builder.load_file(str(path))
 
 
@@ -96,14 +95,14 @@ class KioskApp(App):
     # -- building ---------------------------------------------------------------------------
 
     def build(self) -> RootView:
-        load_kv()
+        load_kv(demo=self.world is not None)
         root = RootView()
         self.sm = sm = root.ids.sm
         sm.transition = NoTransition()
         for step, cls in SCREENS.items():
             sm.add_widget(cls(name=step.value))
         if self.world is not None:
-            from kiosk.screens.devpanel import DevPanel
+            from kiosk.demo.panel import DevPanel
 
             root.add_widget(DevPanel(self.world))
         self._warning = WarningView()
@@ -176,7 +175,7 @@ def _window_setup(windowed: bool, width: int, height: int) -> None:
     log.info("window %s, dpi %.0f", Window.size, Metrics.dpi)
 
 
-def run_demo(data_dir: Path, seed: int = 1, windowed: bool = False, language: str = "id") -> int:
+def run_demo(data_dir: Path, seed: int = 1, windowed: bool = False, language: str = "id", exit_after: float = 0) -> int:
     """`kiosk demo`: the real app on simulated hardware and a seeded gateway simulator."""
     from kiosk.simworld import build_world
 
@@ -184,8 +183,11 @@ def run_demo(data_dir: Path, seed: int = 1, windowed: bool = False, language: st
     world.sync.start()
     print(f"kiosk demo: gateway simulator at {world.gateway.url}, data in {data_dir}", flush=True)
     _window_setup(windowed, 1280 + 360, 800)
+    app = KioskApp(world.core, world=world)
+    if exit_after:
+        Clock.schedule_once(lambda _dt: app.stop(), exit_after)
     try:
-        KioskApp(world.core, world=world).run()
+        app.run()
     finally:
         world.close()
     return 0

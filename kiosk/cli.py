@@ -58,7 +58,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     prepare_kivy_env(data_dir)
     from kiosk.app import run_demo
 
-    return run_demo(data_dir, seed=args.seed, windowed=args.windowed, language=args.language)
+    return run_demo(
+        data_dir, seed=args.seed, windowed=args.windowed, language=args.language, exit_after=args.exit_after
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -100,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1, help="seed of the simulated town (default 1)")
     demo.add_argument("--language", choices=("id", "en"), default="id")
     demo.add_argument("--data-dir", help="where the demo keeps its databases (default: a new temp folder)")
+    demo.add_argument(
+        "--exit-after", type=float, default=0, metavar="SECONDS", help="quit after this long (smoke tests)"
+    )
     demo.set_defaults(func=cmd_demo)
 
     sim = sub.add_parser("simulate", help="scripted journeys without a window; prints a JSON summary")
