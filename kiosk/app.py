@@ -16,7 +16,7 @@ from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.lang import Builder
 from kivy.metrics import Metrics
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import NoTransition, ScreenManager
@@ -47,6 +47,7 @@ KV_FILES = (
     "booked.kv",
     "status.kv",
     "refused.kv",
+    "operator.kv",
 )
 CAMERA_FPS = 8
 # no Cancel button where it means nothing (idle), is not allowed (slot open) or Finish says it better
@@ -78,6 +79,9 @@ class KioskApp(App):
     staff_badge = StringProperty("")
     kiosk_id = StringProperty("")
     step = StringProperty(Step.IDLE.value)
+    vault_cards = NumericProperty(0)  # for operator mode
+    outbox_pending = NumericProperty(0)
+    reader_state = StringProperty("")
 
     def __init__(
         self, core: KioskCore, *, world: World | None = None, camera_thread: bool = True, **kwargs: Any
@@ -90,6 +94,7 @@ class KioskApp(App):
         self.camera_thread = camera_thread
         self._halt = threading.Event()
         self._warning: WarningView | None = None
+        self._camera: threading.Thread | None = None
         self.sm: ScreenManager | None = None
 
     # -- building ---------------------------------------------------------------------------
@@ -112,12 +117,15 @@ class KioskApp(App):
         Clock.schedule_interval(lambda _dt: self.core.tick(), 1.0)
         Clock.schedule_interval(self._refresh_camera, 1 / CAMERA_FPS)
         if self.camera_thread:
-            threading.Thread(target=self._camera_loop, name="kiosk-camera", daemon=True).start()
+            self._camera = threading.Thread(target=self._camera_loop, name="kiosk-camera", daemon=True)
+            self._camera.start()
         self._on_session(self.core.session)
         return root
 
     def on_stop(self) -> None:
         self._halt.set()
+        if self._camera is not None:
+            self._camera.join(timeout=2)
         self.core.close()
 
     # -- events in --------------------------------------------------------------------------
@@ -158,6 +166,11 @@ class KioskApp(App):
                 self._warning.dismiss(animation=False)
         pending = self.core.store.pending_count()
         self.staff_badge = f"{self.kiosk_id} · outbox {pending}" if pending else self.kiosk_id
+        if s.step == Step.OPERATOR:
+            self.outbox_pending = pending
+            self.vault_cards = len(self.core.store.inventory())
+            status = self.core.health.status("reader")
+            self.reader_state = f"{status.state.value} ({status.reason})" if status else "?"
 
     def _refresh_camera(self, _dt: float) -> None:
         screen = self.sm.current_screen if self.sm else None
@@ -175,11 +188,26 @@ def _window_setup(windowed: bool, width: int, height: int) -> None:
     log.info("window %s, dpi %.0f", Window.size, Metrics.dpi)
 
 
-def run_demo(data_dir: Path, seed: int = 1, windowed: bool = False, language: str = "id", exit_after: float = 0) -> int:
+def run_demo(
+    data_dir: Path,
+    seed: int = 1,
+    windowed: bool = False,
+    language: str = "id",
+    exit_after: float = 0,
+    reader: str = "sim",
+    reader_name: str = "",
+) -> int:
     """`kiosk demo`: the real app on simulated hardware and a seeded gateway simulator."""
     from kiosk.simworld import build_world
 
-    world = build_world(data_dir, seed, face_wait_s=20.0, language=language)
+    card_reader = None
+    if reader == "pcsc":
+        from kiosk.hardware.atr import DEFAULT_ATR_LIST, AtrDatabase
+        from kiosk.hardware.pcsc import PcscCardReader
+
+        atr_db = AtrDatabase.load(DEFAULT_ATR_LIST) if DEFAULT_ATR_LIST.exists() else None
+        card_reader = PcscCardReader(reader_name, atr_db=atr_db)
+    world = build_world(data_dir, seed, face_wait_s=20.0, language=language, reader=card_reader)
     world.sync.start()
     print(f"kiosk demo: gateway simulator at {world.gateway.url}, data in {data_dir}", flush=True)
     _window_setup(windowed, 1280 + 360, 800)
@@ -196,21 +224,32 @@ def run_demo(data_dir: Path, seed: int = 1, windowed: bool = False, language: st
 def run_kiosk(cfg: KioskConfig, windowed: bool = False) -> int:
     """`kiosk run`: the kiosk as configured."""
     from kiosk.gateway.client import GatewayClient
+    from kiosk.hardware.atr import AtrDatabase
     from kiosk.hardware.camera import Camera, OpenCvCamera, SimCamera
     from kiosk.hardware.indicators import SimIndicators
+    from kiosk.hardware.pcsc import PcscCardReader
     from kiosk.hardware.printer import SimPrinter
-    from kiosk.hardware.reader import SimCardReader
+    from kiosk.hardware.reader import CardReader, SimCardReader
     from kiosk.hardware.vault import SimVault
     from kiosk.identity.face import RefuseAllFaces
+    from kiosk.ops.health import Health
     from kiosk.store import Store
     from kiosk.sync.worker import SyncWorker
 
     camera: Camera = OpenCvCamera(cfg.hardware.camera_device) if cfg.hardware.camera == "opencv" else SimCamera()
     store = Store(cfg.db_path)
     client = GatewayClient(cfg.gateway_url, cfg.kiosk_id, cfg.api_key, timeout_s=cfg.gateway_timeout_s)
-    reader = SimCardReader()
+    health = Health()
+    reader: CardReader = SimCardReader()
+    if cfg.hardware.reader == "pcsc":
+        try:
+            atr_db: AtrDatabase | None = AtrDatabase.load(cfg.hardware.atr_list)
+        except OSError as exc:
+            log.warning("ATR list %s unreadable (%s): cards are read, not named", cfg.hardware.atr_list, exc)
+            atr_db = None
+        reader = PcscCardReader(cfg.hardware.reader_name, atr_db=atr_db, health=health)
     parts = Parts(camera, reader, SimVault(cfg.hardware.vault_slots), SimPrinter(), SimIndicators(), RefuseAllFaces())
-    core = KioskCore(cfg, store, client, parts)
+    core = KioskCore(cfg, store, client, parts, health=health)
     reader.start()
     sync = SyncWorker(store, client)
     sync.start()

@@ -59,7 +59,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from kiosk.app import run_demo
 
     return run_demo(
-        data_dir, seed=args.seed, windowed=args.windowed, language=args.language, exit_after=args.exit_after
+        data_dir,
+        seed=args.seed,
+        windowed=args.windowed,
+        language=args.language,
+        exit_after=args.exit_after,
+        reader=args.reader,
+        reader_name=args.reader_name,
     )
 
 
@@ -92,6 +98,25 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0 if not problems else 1
 
 
+def cmd_operator_pin(args: argparse.Namespace) -> int:
+    import getpass
+
+    from kiosk.identity.operator import hash_pin
+
+    if args.stdin:
+        pin = sys.stdin.readline().strip()
+    else:
+        pin = getpass.getpass("PIN (4-12 digits): ")
+        if getpass.getpass("PIN again: ") != pin:
+            print("the two PINs differ; nothing written", file=sys.stderr)
+            return 2
+    if not (pin.isdigit() and 4 <= len(pin) <= 12):
+        print("a PIN is 4 to 12 digits", file=sys.stderr)
+        return 2
+    print(f'pin_hash = "{hash_pin(pin)}"')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="Loket Mandiri e-KTP self-service kiosk")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -102,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1, help="seed of the simulated town (default 1)")
     demo.add_argument("--language", choices=("id", "en"), default="id")
     demo.add_argument("--data-dir", help="where the demo keeps its databases (default: a new temp folder)")
+    demo.add_argument(
+        "--reader",
+        choices=("sim", "pcsc"),
+        default="sim",
+        help="pcsc: a real PC/SC reader, whose unknown cards become the selected resident's",
+    )
+    demo.add_argument("--reader-name", default="", help="with --reader pcsc: part of the reader's name")
     demo.add_argument(
         "--exit-after", type=float, default=0, metavar="SECONDS", help="quit after this long (smoke tests)"
     )
@@ -116,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", default="/etc/loket/kiosk.toml")
     run.add_argument("--windowed", action="store_true")
     run.set_defaults(func=cmd_run)
+
+    pin = sub.add_parser("operator-pin", help="hash a staff PIN for the [[operators]] table of kiosk.toml")
+    pin.add_argument("--stdin", action="store_true", help="read the PIN from standard input")
+    pin.set_defaults(func=cmd_operator_pin)
 
     audit = sub.add_parser("audit", help="audit the journal")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.flow.machine import FlowConfig
+from kiosk.hardware.atr import DEFAULT_ATR_LIST
+from kiosk.identity.operator import Operator, valid_pin_hash
 
 
 class ConfigError(ValueError):
@@ -19,7 +21,7 @@ class ConfigError(ValueError):
 
 
 CAMERAS = ("sim", "opencv")
-READERS = ("sim",)
+READERS = ("sim", "pcsc")
 VAULTS = ("sim",)
 PRINTERS = ("sim",)
 
@@ -31,6 +33,8 @@ class HardwareConfig:
     camera: str = "sim"
     camera_device: int | str = 0
     reader: str = "sim"
+    reader_name: str = ""  # pcsc: the first reader whose name contains this ("" = the first reader)
+    atr_list: Path = DEFAULT_ATR_LIST
     vault: str = "sim"
     vault_slots: int = 24
     printer: str = "sim"
@@ -52,6 +56,10 @@ class KioskConfig:
     fullscreen: bool = True
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
     flow: FlowConfig = field(default_factory=FlowConfig)
+    operators: tuple[Operator, ...] = ()
+
+    def operator_for(self, uid: str) -> Operator | None:
+        return next((o for o in self.operators if o.card_uid == uid.upper()), None)
 
     @property
     def db_path(self) -> Path:
@@ -137,6 +145,8 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
         camera=choice("hardware.camera", CAMERAS, "sim"),
         camera_device=device if isinstance(device, int | str) else 0,
         reader=choice("hardware.reader", READERS, "sim"),
+        reader_name=str(_get(data, "hardware.reader_name") or ""),
+        atr_list=Path(_get(data, "hardware.atr_list") or DEFAULT_ATR_LIST),
         vault=choice("hardware.vault", VAULTS, "sim"),
         vault_slots=int(number("hardware.vault_slots", 24, 1, 200)),
         printer=choice("hardware.printer", PRINTERS, "sim"),
@@ -154,6 +164,7 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
     if flow.warn_before_s >= flow.idle_timeout_s:
         problems.append("flow.warn_before_s: must be shorter than flow.idle_timeout_s")
     fullscreen = _get(data, "display.fullscreen")
+    operators = _operators(data.get("operators", []), problems)
     if problems:
         raise ConfigError(problems)
     return KioskConfig(
@@ -168,7 +179,44 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
         fullscreen=True if fullscreen is None else bool(fullscreen),
         hardware=hw,
         flow=flow,
+        operators=operators,
     )
+
+
+def _operators(raw: Any, problems: list[str]) -> tuple[Operator, ...]:
+    """[[operators]] entries: name, card_uid (hex), pin_hash (from `kiosk operator-pin`)."""
+    if not isinstance(raw, list):
+        problems.append("operators: must be a list of [[operators]] tables")
+        return ()
+    found: list[Operator] = []
+    for i, entry in enumerate(raw):
+        key = f"operators[{i}]"
+        if not isinstance(entry, dict):
+            problems.append(f"{key}: must be a table with name, card_uid and pin_hash")
+            continue
+        name, uid, pin_hash = entry.get("name"), entry.get("card_uid"), entry.get("pin_hash")
+        uid_ok = isinstance(uid, str) and len(uid) in (8, 14, 20) and all(c in "0123456789abcdefABCDEF" for c in uid)
+        if not isinstance(name, str) or not name.strip():
+            problems.append(f"{key}.name: missing; the staff member's name, as it should appear in the journal")
+        if not uid_ok:
+            problems.append(
+                f"{key}.card_uid: {uid!r} is not a chip UID (8, 14 or 20 hex digits, e.g. from 'kiosk doctor')"
+            )
+        if not isinstance(pin_hash, str) or not valid_pin_hash(pin_hash):
+            problems.append(
+                f"{key}.pin_hash: not a PIN hash; make one with 'kiosk operator-pin' (never the PIN itself)"
+            )
+        if (
+            isinstance(name, str)
+            and isinstance(uid, str)
+            and uid_ok
+            and isinstance(pin_hash, str)
+            and valid_pin_hash(pin_hash)
+        ):
+            if any(o.card_uid == uid.upper() for o in found):
+                problems.append(f"{key}.card_uid: {uid} is enrolled twice")
+            found.append(Operator(name.strip(), uid.upper(), pin_hash))
+    return tuple(found)
 
 
 def load_config(path: str | Path) -> KioskConfig:

@@ -34,9 +34,11 @@ from kiosk.hardware.vault import ReleaseResult, Vault
 from kiosk.i18n import tr
 from kiosk.identity.face import FaceVerifier
 from kiosk.identity.nik import mask_nik
+from kiosk.identity.operator import Attempts, judge
 from kiosk.identity.printed_nik import NoNikReader, PrintedNikReader
 from kiosk.identity.qr import decode_qr
 from kiosk.identity.ticket import Ticket, TicketRefusal, public_key_from_hex, verify_ticket
+from kiosk.ops.health import Health
 from kiosk.store import Store
 from kiosk.texts import STALE_NOTE, STATUSES
 
@@ -120,12 +122,14 @@ class KioskCore:
         *,
         clock: Callable[[], float] = time.time,
         executor: Executor | None = None,
+        health: Health | None = None,
     ) -> None:
         self.cfg = cfg
         self.store = store
         self.gateway = gateway
         self.parts = parts
         self.clock = clock
+        self.health = health or Health()
         self.executor = executor or ThreadPoolExecutor(max_workers=4, thread_name_prefix="kiosk-work")
         self.keys = {kid: public_key_from_hex(k) for kid, k in cfg.ticket_keys.items()}
         self.session: Session = start(cfg.language)
@@ -189,7 +193,11 @@ class KioskCore:
 
     def _on_card_event(self, event: CardEvent) -> None:
         if isinstance(event, CardPresented):
-            self.post(ev.CardInserted(event.uid, event.atr))
+            operator = self.cfg.operator_for(event.uid)
+            if operator is not None:
+                self.post(ev.OperatorCard(operator.card_uid, operator.name))
+            else:
+                self.post(ev.CardInserted(event.uid, event.atr))
         elif isinstance(event, CardGone):
             self.post(ev.CardRemoved())
         elif isinstance(event, CardFailed):
@@ -289,11 +297,34 @@ class KioskCore:
             )
             self.parts.indicators.show(Light.ATTENTION)
             self.parts.indicators.beep(2)
+        elif isinstance(e, fx.CheckPin):
+            self._work(lambda: self._check_pin(e))
         elif isinstance(e, fx.EndVisit):
             self._end_visit(s)
 
     def _end_visit(self, s: Session) -> None:
         self.parts.indicators.show(Light.READY)
+
+    def _check_pin(self, e: fx.CheckPin) -> ev.Event:
+        operator = self.cfg.operator_for(e.card_uid)
+        verdict, remembered = judge(operator, e.pin, Attempts(*self.store.operator_attempts(e.card_uid)), self.clock())
+        data = {
+            "kiosk": self.cfg.kiosk_id,
+            "operator": operator.name if operator else "?",
+            "attempts_left": verdict.attempts_left,
+            "locked_until": round(verdict.locked_until),
+        }
+        self.store.record_operator_attempt(
+            e.card_uid,
+            remembered.failures,
+            remembered.lockouts,
+            remembered.locked_until,
+            "operator_pin_" + verdict.reason,
+            data,
+        )
+        if verdict.reason == "locked":
+            log.warning("staff card of %s locked until %s", data["operator"], verdict.locked_until)
+        return ev.PinChecked(e.visit, verdict.ok, verdict.reason)
 
     def _resolve_chip(self, e: fx.ResolveChip) -> ev.Event:
         try:

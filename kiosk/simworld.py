@@ -19,12 +19,16 @@ from kiosk.gateway.simulator import GatewaySimulator
 from kiosk.hardware.camera import SimCamera
 from kiosk.hardware.indicators import SimIndicators
 from kiosk.hardware.printer import SimPrinter
-from kiosk.hardware.reader import SimCardReader
+from kiosk.hardware.reader import CardEvent, CardPresented, CardReader, SimCardReader
 from kiosk.hardware.vault import SimVault
 from kiosk.identity.face import SceneFaceVerifier
+from kiosk.identity.operator import Operator, hash_pin
 from kiosk.identity.printed_nik import SceneNikReader
 from kiosk.store import Store
 from kiosk.sync.worker import SyncWorker
+
+DEMO_OPERATOR_UID = "04DE0000000001"  # the demo's staff card
+DEMO_OPERATOR_PIN = "2468"
 
 
 @dataclass
@@ -42,6 +46,8 @@ class World:
     printer: SimPrinter
     indicators: SimIndicators
     sync: SyncWorker
+    card_reader: CardReader  # the reader the kiosk uses: `reader` (the simulator) or a real one
+    binder: RealCardBinder | None = None
 
     def resident(self, index: int) -> Resident:
         return self.gateway.resident(index)
@@ -52,7 +58,7 @@ class World:
     def close(self) -> None:
         self.sync.stop()
         self.core.close()
-        self.reader.stop()
+        self.card_reader.stop()
         self.client.close()
         self.store.close()
         self.gateway.close()
@@ -70,6 +76,7 @@ def build_world(
     face_wait_s: float = 0.0,
     flow: FlowConfig | None = None,
     language: str = "id",
+    reader: CardReader | None = None,
 ) -> World:
     """Start a gateway simulator and wire a kiosk to it; the vault is loaded from the manifest."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -77,6 +84,7 @@ def build_world(
     gateway = GatewaySimulator(data_dir / "gateway-sim.db", seed, per_status=per_status, today=today)
     url = gateway.start()
     hardware = HardwareConfig(vault_slots=vault_slots)
+    demo_operator = Operator("Petugas Demo", DEMO_OPERATOR_UID, hash_pin(DEMO_OPERATOR_PIN, n=2**12))
     cfg = KioskConfig(
         kiosk_id=gateway.kiosk_id,
         office=KIOSK_OFFICE,
@@ -88,19 +96,57 @@ def build_world(
         fullscreen=False,
         hardware=hardware,
         flow=flow or FlowConfig(release_timeout_s=hardware.release_timeout_s + 15),
+        operators=(demo_operator,),
     )
     store = Store(cfg.db_path, clock=clock)
     client = GatewayClient(url, cfg.kiosk_id, cfg.api_key, timeout_s=cfg.gateway_timeout_s)
     camera = SimCamera()
-    reader = SimCardReader()
+    sim_reader = SimCardReader()
+    card_reader: CardReader = reader or sim_reader
+    binder = None
+    if reader is not None:  # a real reader: real cards are learned as the selected resident's
+        binder = RealCardBinder(gateway, store, cfg)
+        reader.subscribe(binder)  # before the core, so a card is bound before it is looked up
     vault = SimVault(vault_slots, auto_take=auto_take)
     enrolled = {r.card_id: r.person for r in gateway.residents if r.card_id}
     printer, indicators = SimPrinter(), SimIndicators()
     face = SceneFaceVerifier(camera, enrolled, face_wait_s)
-    parts = Parts(camera, reader, vault, printer, indicators, face, SceneNikReader(camera))
+    parts = Parts(camera, card_reader, vault, printer, indicators, face, SceneNikReader(camera))
     core = KioskCore(cfg, store, client, parts, clock=clock, executor=executor)
-    reader.start()
+    card_reader.start()
     core.load_vault_from_manifest()
     return World(
-        cfg, gateway, client, store, core, camera, reader, vault, printer, indicators, SyncWorker(store, client)
+        cfg,
+        gateway,
+        client,
+        store,
+        core,
+        camera,
+        sim_reader,
+        vault,
+        printer,
+        indicators,
+        SyncWorker(store, client),
+        card_reader,
+        binder,
     )
+
+
+class RealCardBinder:
+    """For the demo on a real reader: an unknown card becomes the selected resident's old KTP, and the
+    chip of their new card in the vault, so one physical card can walk a whole pickup."""
+
+    def __init__(self, gateway: GatewaySimulator, store: Store, cfg: KioskConfig) -> None:
+        self.gateway, self.store, self.cfg = gateway, store, cfg
+        self.selected: Resident | None = None
+
+    def __call__(self, event: CardEvent) -> None:
+        r = self.selected
+        if not isinstance(event, CardPresented) or r is None:
+            return
+        if self.cfg.operator_for(event.uid) or self.gateway.known_chip(event.uid):
+            return
+        self.gateway.bind_old_chip(r.nik, event.uid)
+        card = self.store.card_for_nik(r.nik)
+        if card is not None:
+            self.store.rebind_chip(card.card_id, event.uid)

@@ -405,3 +405,43 @@ def test_step_is_pure():
     a = step(s, ev.NikRead(NIK, "typed"), T0 + 1, CFG)
     b = step(s, ev.NikRead(NIK, "typed"), T0 + 1, CFG)
     assert a == b and s.step == Step.CARD
+
+
+# -- operator mode -------------------------------------------------------------------------------
+
+
+def test_staff_card_asks_for_the_pin_and_the_pin_is_checked_elsewhere():
+    w = Walker()(ev.OperatorCard("04AA", "Yohana"))
+    assert w.s.step == Step.OPERATOR_PIN and w.s.operator == "Yohana"
+    w(ev.PinEntered("1357"))
+    (check,) = w.last(fx.CheckPin)
+    assert check.card_uid == "04AA" and "1357" not in repr(check) and "1357" not in repr(w.s)
+    w(ev.PinChecked(w.s.visit, False, "wrong_pin"))
+    assert w.s.notice == Reason.PIN_WRONG
+    w(ev.PinChecked(w.s.visit, False, "wait"))
+    assert w.s.notice == Reason.PIN_WAIT
+    w(ev.PinChecked(w.s.visit, True, "ok"))
+    assert w.s.step == Step.OPERATOR
+    w(ev.Press(ev.FINISH))
+    assert w.s.step == Step.IDLE and w.s.operator is None
+
+
+def test_locked_staff_card_is_refused():
+    w = Walker()(ev.OperatorCard("04AA", "Yohana"))
+    w(ev.PinChecked(w.s.visit, False, "locked"))
+    assert w.s.step == Step.REFUSED and w.s.reason == Reason.OPERATOR_LOCKED
+
+
+def test_staff_card_means_nothing_in_the_middle_of_a_visit():
+    w = at_card()
+    w(ev.OperatorCard("04AA", "Yohana"))
+    assert w.s.step == Step.CARD
+
+
+def test_operator_mode_times_out_later_than_a_resident_screen():
+    w = Walker()(ev.OperatorCard("04AA", "Yohana"))
+    w(ev.PinChecked(w.s.visit, True, "ok"))
+    w(ev.Tick(), after=CFG.idle_timeout_s + 1)
+    assert w.s.step == Step.OPERATOR
+    w(ev.Tick(), after=CFG.operator_timeout_s)
+    assert w.s.step == Step.IDLE

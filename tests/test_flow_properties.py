@@ -28,6 +28,9 @@ events = st.one_of(
     st.builds(ev.OfficesLoaded, visits, st.sampled_from([(), OFFICES])),
     st.builds(ev.SlotsLoaded, visits, st.sampled_from([(), SLOTS])),
     st.builds(ev.BookingDone, visits, st.none(), st.sampled_from([None, *Reason])),
+    st.builds(ev.OperatorCard, st.sampled_from(["04AA", "04BB"]), st.just("Yohana")),
+    st.builds(ev.PinEntered, st.sampled_from(["1357", "0000"])),
+    st.builds(ev.PinChecked, visits, st.booleans(), st.sampled_from(["ok", "wrong_pin", "wait", "locked"])),
     st.builds(
         ev.Press,
         st.sampled_from(ev.PRESS_ACTIONS),
@@ -51,10 +54,10 @@ def test_random_events_never_reach_an_undefined_state_and_always_return_to_idle(
             assert s.lookup is not None and s.lookup.card_id is not None
     # nobody touches the kiosk any more: it must find its way back to idle by itself
     for _ in range(6):
-        now += 200
+        now += 400
         s, _ = step(s, ev.Tick(), now, CFG)
     assert s.step == Step.IDLE
-    assert s.nik is None and s.ticket is None and s.lookup is None
+    assert s.nik is None and s.ticket is None and s.lookup is None and s.operator is None
 
 
 @settings(max_examples=200, deadline=None)

@@ -22,10 +22,10 @@ from kivy.uix.button import Button
 from kivy.uix.label import Label
 
 from kiosk.app import KioskApp
-from kiosk.flow.model import Step
+from kiosk.flow.model import Reason, Step
 from kiosk.hardware.camera import Nothing
 from kiosk.simulate import SimClock
-from kiosk.simworld import World, build_world
+from kiosk.simworld import DEMO_OPERATOR_PIN, World, build_world
 from tests.conftest import ARTEFACTS
 
 pytestmark = pytest.mark.ui
@@ -244,6 +244,30 @@ def test_quiet_resident_is_asked_then_reset(ui):
     assert not app.help_called
 
 
+def test_operator_mode_with_staff_card_and_pin(ui):
+    app, world, clock = ui
+    dev(app, "staff_card")
+    wait_for(app, Step.OPERATOR_PIN)
+    keypad = {b.text: b for b in screen(app).ids.keypad.children}
+    for digit in "1111":
+        touch(keypad[digit])
+    touch(screen(app).ids.ok)
+    end = time.monotonic() + 5
+    while app.core.session.notice is None and time.monotonic() < end:
+        EventLoop.idle()
+    assert app.core.session.notice == Reason.PIN_WRONG
+    shoot(app, "16-operator-pin")
+    clock.advance(5)
+    for digit in DEMO_OPERATOR_PIN:
+        touch(keypad[digit])
+    touch(screen(app).ids.ok)
+    wait_for(app, Step.OPERATOR)
+    shoot(app, "17-operator")
+    world.reader.remove()
+    touch(screen(app).ids.finish)
+    wait_for(app, Step.IDLE)
+
+
 def test_every_screen_was_photographed_in_both_languages():
     names = {p.stem.rsplit("-", 1)[0] for p in SHOTS.glob("*.png")}
     steps_seen = {
@@ -262,6 +286,8 @@ def test_every_screen_was_photographed_in_both_languages():
         "13-status",
         "14-refused",
         "15-still-there",
+        "16-operator-pin",
+        "17-operator",
     }
     assert steps_seen <= names
     for name in steps_seen:

@@ -15,7 +15,7 @@ from kiosk.gateway.seed import Resident
 from kiosk.hardware.camera import Face, HeldTicket, Nothing, PrintedCard
 from kiosk.identity.nik import mask_nik
 from kiosk.identity.ticket import Service
-from kiosk.simworld import World
+from kiosk.simworld import DEMO_OPERATOR_UID, World
 
 SERVICE_FOR = {"ready_here": Service.PICKUP, "never_recorded": Service.RECORDING}
 
@@ -42,7 +42,14 @@ class DevPanel(BoxLayout):
     @property
     def resident(self) -> Resident:
         name = self.ids.resident.text
-        return next((r for r in self.residents if self.label(r) == name), self.residents[0])
+        r = next((r for r in self.residents if self.label(r) == name), self.residents[0])
+        if self.world.binder is not None:
+            self.world.binder.selected = r
+        return r
+
+    @property
+    def real_reader(self) -> bool:
+        return self.world.card_reader is not self.reader
 
     def show_ticket(self, kind: str = "") -> None:
         r, gw = self.resident, self.world.gateway
@@ -74,6 +81,9 @@ class DevPanel(BoxLayout):
 
     def insert_old(self) -> None:
         r = self.resident
+        if self.real_reader:
+            self.status = f"real reader: tap any card; it becomes #{r.index}'s old KTP and new card"
+            return
         if r.old_chip_uid:
             self.reader.insert(r.old_chip_uid)
             self.status = f"reader: old KTP of #{r.index}"
@@ -82,11 +92,18 @@ class DevPanel(BoxLayout):
 
     def tap_new(self) -> None:
         r = self.resident
+        if self.real_reader:
+            self.status = "real reader: tap the same card again as the new card"
+            return
         if r.new_chip_uid:
             self.reader.insert(r.new_chip_uid)
             self.status = f"reader: new card of #{r.index}"
         else:
             self.status = f"#{r.index} has no new card"
+
+    def tap_staff(self) -> None:
+        self.reader.insert(DEMO_OPERATOR_UID)
+        self.status = "reader: staff card (PIN 2468)"
 
     def jam_next(self) -> None:
         card = self.world.store.card_for_nik(self.resident.nik)

@@ -106,6 +106,15 @@ class CallOperator:
 
 
 @dataclass(frozen=True)
+class CheckPin:
+    """Check a staff card's PIN (slow hash, lockout) and report PinChecked."""
+
+    visit: int
+    card_uid: str
+    pin: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class EndVisit:
     """The visit is over: forget everything about the resident."""
 
@@ -123,5 +132,6 @@ Effect = (
     | Book
     | PrintDocument
     | CallOperator
+    | CheckPin
     | EndVisit
 )

@@ -111,6 +111,30 @@ class BookingDone:
 
 
 @dataclass(frozen=True)
+class OperatorCard:
+    """A staff card enrolled in the configuration was tapped."""
+
+    uid: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PinEntered:
+    """The PIN typed after a staff card (never kept in the session)."""
+
+    pin: str
+
+
+@dataclass(frozen=True)
+class PinChecked:
+    """The verdict on a PIN: ok, wrong_pin or locked."""
+
+    visit: int
+    ok: bool
+    reason: str
+
+
+@dataclass(frozen=True)
 class Press:
     """The resident pressed a button on screen. `action` names it; `value` carries a choice."""
 
@@ -132,6 +156,9 @@ Event = (
     | OfficesLoaded
     | SlotsLoaded
     | BookingDone
+    | OperatorCard
+    | PinEntered
+    | PinChecked
     | Press
 )
 

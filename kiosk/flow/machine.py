@@ -14,6 +14,7 @@ from kiosk.flow import events as ev
 from kiosk.flow.effects import (
     Book,
     CallOperator,
+    CheckPin,
     ConsumeTicket,
     Effect,
     EndVisit,
@@ -52,6 +53,7 @@ class FlowConfig:
     busy_timeout_s: float = 30.0  # waiting on the gateway or a reader
     release_timeout_s: float = 60.0  # safety net over the vault's own timeout
     done_timeout_s: float = 30.0  # receipt / status / refusal screens go back to idle
+    operator_timeout_s: float = 300.0  # operator mode with nobody touching it
     max_face_attempts: int = 3
     max_wrong_taps: int = 3
     utc_offset_s: int = 8 * 3600  # WITA, Kota Kupang
@@ -66,6 +68,8 @@ class FlowConfig:
             return self.release_timeout_s
         if step in (Step.HANDED_OVER, Step.BOOKED, Step.STATUS, Step.REFUSED):
             return self.done_timeout_s
+        if step == Step.OPERATOR:
+            return self.operator_timeout_s
         return self.idle_timeout_s
 
     def today(self, now: float) -> dt.date:
@@ -134,7 +138,7 @@ def step(s: Session, e: ev.Event, now: float, cfg: FlowConfig | None = None) -> 
             return s2, (CallOperator(s.step.value), Journal("help_called", {"step": s.step.value}))
         if e.action == ev.CANCEL and s.step not in (Step.IDLE, Step.RELEASE):
             return _end(s, now, "cancelled")
-    if isinstance(e, ev.TicketScanned | ev.CardInserted | ev.NikRead | ev.Press):
+    if isinstance(e, ev.TicketScanned | ev.CardInserted | ev.NikRead | ev.Press | ev.PinEntered | ev.OperatorCard):
         s = replace(s, last_activity=now, warned=False)
     handler = _HANDLERS.get(s.step)
     return handler(s, e, now, cfg) if handler else (s, ())
@@ -170,6 +174,9 @@ def _is_result_for(s: Session, e: ev.Event) -> bool:
 
 
 def _on_idle(s: Session, e: ev.Event, now: float, cfg: FlowConfig) -> Result:
+    if isinstance(e, ev.OperatorCard):
+        s2 = _goto(replace(s, visit=s.visit + 1), Step.OPERATOR_PIN, now, operator=e.name, operator_uid=e.uid)
+        return s2, (Journal("operator_card", {"operator": e.name}),)
     if not isinstance(e, ev.TicketScanned):
         return s, ()
     r = e.result
@@ -373,6 +380,24 @@ def _on_done(s: Session, e: ev.Event, now: float, cfg: FlowConfig) -> Result:
     return s, ()
 
 
+def _on_operator_pin(s: Session, e: ev.Event, now: float, cfg: FlowConfig) -> Result:
+    if isinstance(e, ev.PinEntered) and s.operator_uid:
+        return replace(s, notice=None), (CheckPin(s.visit, s.operator_uid, e.pin),)
+    if isinstance(e, ev.PinChecked) and _is_result_for(s, e):
+        if e.ok:
+            return _goto(s, Step.OPERATOR, now), (Journal("operator_mode", {"operator": s.operator}),)
+        if e.reason == "locked":
+            return _refuse(s, now, Reason.OPERATOR_LOCKED)
+        return replace(s, notice=Reason.PIN_WAIT if e.reason == "wait" else Reason.PIN_WRONG), ()
+    return s, ()
+
+
+def _on_operator(s: Session, e: ev.Event, now: float, cfg: FlowConfig) -> Result:
+    if isinstance(e, ev.Press) and e.action == ev.FINISH:
+        return _end(s, now, "operator_exit", operator=s.operator)
+    return s, ()
+
+
 _HANDLERS = {
     Step.IDLE: _on_idle,
     Step.CARD: _on_card,
@@ -389,4 +414,6 @@ _HANDLERS = {
     Step.BOOKED: _on_done,
     Step.STATUS: _on_done,
     Step.REFUSED: _on_done,
+    Step.OPERATOR_PIN: _on_operator_pin,
+    Step.OPERATOR: _on_operator,
 }

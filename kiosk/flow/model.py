@@ -26,6 +26,8 @@ class Step(StrEnum):
     BOOKED = "booked"  # booking slip
     STATUS = "status"  # where the card stands
     REFUSED = "refused"  # a refusal with a reason and a way forward
+    OPERATOR_PIN = "operator_pin"  # a staff card was tapped: its PIN
+    OPERATOR = "operator"  # operator mode
 
 
 BUSY_STEPS = frozenset({Step.LOOKUP, Step.BOOKING})
@@ -72,6 +74,9 @@ class Reason(StrEnum):
     NO_SLOTS = "no_slots"
     SLOT_TAKEN = "slot_taken"
     BOOKING_FAILED = "booking_failed"
+    PIN_WRONG = "pin_wrong"
+    PIN_WAIT = "pin_wait"
+    OPERATOR_LOCKED = "operator_locked"
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,8 @@ class Session:
     day: str | None = None
     booking: Booking | None = None
     handover_code: str | None = None
+    operator: str | None = None  # the staff member's name in operator mode
+    operator_uid: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -278,6 +278,18 @@ class GatewaySimulator:
                 accepted.append(event_id)
         return {"accepted": accepted, "duplicates": duplicates}
 
+    def bind_old_chip(self, nik: str, uid: str) -> None:
+        """Make `uid` the chip of this resident's old KTP (the demo binds a real card this way)."""
+        with self._lock:
+            self._db.execute("UPDATE residents SET old_chip_uid=NULL WHERE old_chip_uid=?", (uid.upper(),))
+            self._db.execute("UPDATE residents SET old_chip_uid=? WHERE nik=?", (uid.upper(), nik))
+
+    def known_chip(self, uid: str) -> bool:
+        with self._lock:
+            return (
+                self._db.execute("SELECT 1 FROM residents WHERE old_chip_uid=?", (uid.upper(),)).fetchone() is not None
+            )
+
     def _collected(self, payload: dict[str, Any]) -> None:
         self._db.execute(
             "UPDATE residents SET status='collected', since=? WHERE card_id=?",

@@ -1,6 +1,7 @@
 """CardReader port: card presence as events, from the reader's own thread (pyscard's observer model).
 
 A reader reports `CardPresented` (UID and ATR), `CardGone`, and `CardFailed` (present but unreadable).
+A card pulled away while it is read gives a `CardGone` without a `CardPresented` before it.
 Subscribers must be quick and thread-safe; the app marshals events to its own loop.
 """
 
@@ -18,6 +19,9 @@ class CardPresented:
 
     uid: str  # hex, upper case
     atr: str  # hex, upper case
+    description: str = ""  # what the public ATR list calls this card, if it knows it
+    profile: str = "baseline-uid"  # the card profile that read it
+    nik: str | None = None  # only a SAM-backed profile reads the NIK from an e-KTP
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,40 @@ class RefusedScreen(StepScreen):
             self.what_msgid, self.next_msgid = REASONS[s.reason]
 
 
+class OperatorPinScreen(StepScreen):
+    """The staff card's PIN; digits stay in this view and go to the flow once, on OK."""
+
+    digits = StringProperty("")
+    operator = StringProperty("")
+
+    def show(self, s: Session) -> None:
+        self.operator = s.operator or ""
+        if s.notice:
+            self.digits = ""
+
+    def key(self, k: str) -> None:
+        if k == "del":
+            self.digits = self.digits[:-1]
+        elif k == "ok":
+            if self.digits:
+                pin, self.digits = self.digits, ""
+                App.get_running_app().post(ev.PinEntered(pin))
+        elif len(self.digits) < 12:
+            self.digits += k
+
+    def on_leave(self, *args: Any) -> None:
+        self.digits = ""
+
+
+class OperatorScreen(StepScreen):
+    """Operator mode: what the kiosk holds and how it is doing."""
+
+    operator = StringProperty("")
+
+    def show(self, s: Session) -> None:
+        self.operator = s.operator or ""
+
+
 SCREENS: dict[Step, type[StepScreen]] = {
     Step.IDLE: IdleScreen,
     Step.CARD: CardScreen,
@@ -206,4 +240,6 @@ SCREENS: dict[Step, type[StepScreen]] = {
     Step.BOOKED: BookedScreen,
     Step.STATUS: StatusScreen,
     Step.REFUSED: RefusedScreen,
+    Step.OPERATOR_PIN: OperatorPinScreen,
+    Step.OPERATOR: OperatorScreen,
 }

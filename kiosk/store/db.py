@@ -60,6 +60,12 @@ CREATE TABLE IF NOT EXISTS releases (
     outcome TEXT,
     finished REAL
 );
+CREATE TABLE IF NOT EXISTS operator_attempts (
+    card_uid TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    lockouts INTEGER NOT NULL,
+    locked_until REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS used_tickets (
     ticket_id TEXT PRIMARY KEY,
     used REAL NOT NULL
@@ -245,6 +251,28 @@ class Store:
         with self._lock:
             return self._db.execute("SELECT 1 FROM used_tickets WHERE ticket_id=?", (ticket_id,)).fetchone() is not None
 
+    # -- operator PIN attempts ----------------------------------------------------------------
+
+    def operator_attempts(self, card_uid: str) -> tuple[int, int, float]:
+        """(failures, lockouts, locked_until) of a staff card."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT failures, lockouts, locked_until FROM operator_attempts WHERE card_uid=?", (card_uid,)
+            ).fetchone()
+        return (row[0], row[1], row[2]) if row else (0, 0, 0.0)
+
+    def record_operator_attempt(
+        self, card_uid: str, failures: int, lockouts: int, locked_until: float, kind: str, data: Mapping[str, Any]
+    ) -> None:
+        """Remember a PIN attempt's consequences and journal it, in one transaction."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO operator_attempts VALUES (?,?,?,?)",
+                (card_uid, failures, lockouts, locked_until),
+            )
+            self._append(db, kind, data)
+            self._enqueue(db, kind, dict(data), None)
+
     # -- vault inventory ----------------------------------------------------------------------
 
     def load_card(self, slot: int, card_id: str, nik: str, chip_uid: str) -> None:
@@ -255,6 +283,12 @@ class Store:
                 (slot, card_id, nik, chip_uid.upper(), float(self._clock())),
             )
             self._append(db, "card_loaded", {"slot": slot, "card": card_id})
+
+    def rebind_chip(self, card_id: str, chip_uid: str) -> None:
+        """Record the chip UID of a card in the vault anew (journaled): the demo's real-card binding."""
+        with self._tx() as db:
+            db.execute("UPDATE inventory SET chip_uid=? WHERE card_id=?", (chip_uid.upper(), card_id))
+            self._append(db, "card_chip_rebound", {"card": card_id})
 
     def inventory(self) -> list[InventoryCard]:
         with self._lock:
