@@ -18,7 +18,20 @@ from kiosk.simulate import SimClock
 from kiosk.simworld import World, build_world
 
 ARTEFACTS = Path(__file__).resolve().parent.parent / "test-artefacts"
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+SHARED = Path(os.environ.get("KIOSK_SHARED", Path(__file__).resolve().parent.parent.parent / "shared"))
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of the external test data in ../shared/data (KIOSK_SHARED points elsewhere)."""
+    path = SHARED.joinpath("data", *parts)
+    if not path.exists():
+        message = f"external test data missing: {path} (clone the repository beside shared/, or set KIOSK_SHARED)"
+        if os.environ.get("CI"):
+            raise FileNotFoundError(message)
+        pytest.skip(message)
+    return path
+
+
 START = 1_790_000_000.0  # a fixed moment (2026-09-21 UTC) so tests do not depend on the date
 
 

@@ -4,14 +4,12 @@ import pytest
 
 from kiosk.hardware.atr import AtrDatabase, format_atr, is_ektp
 from kiosk.hardware.profiles import BaselineUidProfile, CardReadError, choose_profile
-from tests.conftest import SHARED
-
-LIST = SHARED / "data" / "pcsc-tools" / "smartcard_list.txt"
+from tests.conftest import shared_file
 
 
 @pytest.fixture(scope="module")
 def db():
-    return AtrDatabase.load(LIST)
+    return AtrDatabase.load(shared_file("pcsc-tools", "smartcard_list.txt"))
 
 
 def test_the_whole_list_loads(db):

@@ -15,18 +15,17 @@ from kiosk.hardware.pcsc import PcscCardReader
 from kiosk.hardware.reader import CardEvent, CardFailed, CardGone, CardPresented, SimCardReader
 from kiosk.hardware.virtual_card import VirtualCard
 from kiosk.ops.health import Health, State
-from tests.conftest import SHARED
+from tests.conftest import shared_file
 from tests.pcsc_rig import READER, Pcscd, expect, pcscd_fixture, quiet, wait_reader_empty
 
 EKTP_ATR = bytes.fromhex("3B8C800150EA5A3F1930AAAA017781D7DB")  # from the public list: an Indonesian e-KTP
 MIFARE_ATR = bytes.fromhex("3B8F8001804F0CA000000306030001000000006A")
 UNKNOWN_ATR = bytes.fromhex("3B8A800100112233445566778899FF")
-ATR_LIST = SHARED / "data" / "pcsc-tools" / "smartcard_list.txt"
 
 
 @pytest.fixture(scope="module")
 def atr_db() -> AtrDatabase:
-    return AtrDatabase.load(ATR_LIST)
+    return AtrDatabase.load(shared_file("pcsc-tools", "smartcard_list.txt"))
 
 
 @pytest.fixture(scope="module")
