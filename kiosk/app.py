@@ -51,7 +51,9 @@ KV_FILES = (
 )
 CAMERA_FPS = 8
 # no Cancel button where it means nothing (idle), is not allowed (slot open) or Finish says it better
-NO_CANCEL = frozenset({Step.IDLE, Step.RELEASE, Step.HANDED_OVER, Step.BOOKED, Step.STATUS, Step.REFUSED})
+NO_CANCEL = frozenset(
+    {Step.IDLE, Step.RELEASE, Step.HANDED_OVER, Step.BOOKED, Step.STATUS, Step.REFUSED, Step.OPERATOR}
+)
 
 
 class RootView(BoxLayout):

@@ -24,6 +24,7 @@ from kiosk.hardware.vault import SimVault
 from kiosk.identity.face import SceneFaceVerifier
 from kiosk.identity.operator import Operator, hash_pin
 from kiosk.identity.printed_nik import SceneNikReader
+from kiosk.ops.health import Health
 from kiosk.store import Store
 from kiosk.sync.worker import SyncWorker
 
@@ -101,7 +102,8 @@ def build_world(
     store = Store(cfg.db_path, clock=clock)
     client = GatewayClient(url, cfg.kiosk_id, cfg.api_key, timeout_s=cfg.gateway_timeout_s)
     camera = SimCamera()
-    sim_reader = SimCardReader()
+    health: Health = getattr(reader, "health", None) or Health()  # one health model, whoever reads cards
+    sim_reader = SimCardReader(health)
     card_reader: CardReader = reader or sim_reader
     binder = None
     if reader is not None:  # a real reader: real cards are learned as the selected resident's
@@ -112,7 +114,7 @@ def build_world(
     printer, indicators = SimPrinter(), SimIndicators()
     face = SceneFaceVerifier(camera, enrolled, face_wait_s)
     parts = Parts(camera, card_reader, vault, printer, indicators, face, SceneNikReader(camera))
-    core = KioskCore(cfg, store, client, parts, clock=clock, executor=executor)
+    core = KioskCore(cfg, store, client, parts, clock=clock, executor=executor, health=health)
     card_reader.start()
     core.load_vault_from_manifest()
     return World(

@@ -154,3 +154,8 @@ def test_kiosk_simulate_200_journeys_has_every_outcome_and_no_error():
     assert summary["handovers_at_gateway"] == summary["outcomes"]["handed_over"]
     assert summary["outbox_pending"] == 0
     assert summary["cpu_seconds_per_journey"] > 0
+
+
+def test_every_part_reports_into_one_health_model(world):
+    status = world.core.health.status("reader")
+    assert status is not None and status.state.value == "ok"

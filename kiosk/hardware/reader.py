@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from kiosk.ops.health import Health, State
+
 
 @dataclass(frozen=True)
 class CardPresented:
@@ -78,10 +80,11 @@ class ReaderEvents:
 class SimCardReader(ReaderEvents):
     """A reader driven by hand (demo panel) or by tests: `insert`, `remove`, `insert_unreadable`."""
 
-    def __init__(self) -> None:
+    def __init__(self, health: Health | None = None) -> None:
         super().__init__()
         self.card: CardPresented | None = None
         self.running = False
+        self.health = health or Health()
 
     @property
     def connected(self) -> bool:
@@ -89,9 +92,11 @@ class SimCardReader(ReaderEvents):
 
     def start(self) -> None:
         self.running = True
+        self.health.report("reader", State.OK, "simulated reader")
 
     def stop(self) -> None:
         self.running = False
+        self.health.report("reader", State.FAILED, "stopped")
 
     def insert(self, uid: str, atr: str = "3B8F8001804F0CA000000306030001000000006A") -> None:
         if self.card is not None:
