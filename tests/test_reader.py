@@ -62,13 +62,8 @@ class Rig:
             wait_reader_empty()
 
 
-@pytest.fixture(params=["sim", "pcsc"])
-def rig(request, atr_db) -> Iterator[Rig]:
-    if request.param == "sim":
-        reader: SimCardReader | PcscCardReader = SimCardReader()
-    else:
-        request.getfixturevalue("pcscd")
-        reader = PcscCardReader(READER, atr_db=atr_db, read_timeout_s=1.0)
+def running(reader: SimCardReader | PcscCardReader) -> Iterator[Rig]:
+    """Start a reader, wait until it is connected, and clean up its cards after the test."""
     r = Rig(reader)
     reader.subscribe(r.events.put)
     reader.start()
@@ -78,6 +73,16 @@ def rig(request, atr_db) -> Iterator[Rig]:
     yield r
     r.remove()
     reader.stop()
+
+
+@pytest.fixture(params=["sim", "pcsc"])
+def rig(request, atr_db) -> Iterator[Rig]:
+    if request.param == "sim":
+        reader: SimCardReader | PcscCardReader = SimCardReader()
+    else:
+        request.getfixturevalue("pcscd")
+        reader = PcscCardReader(READER, atr_db=atr_db, read_timeout_s=1.0)
+    yield from running(reader)
 
 
 # -- the contract: both adapters ---------------------------------------------------------------
@@ -124,17 +129,7 @@ def test_two_cards_one_after_the_other(rig):
 
 @pytest.fixture
 def real(pcscd, atr_db) -> Iterator[Rig]:
-    health = Health()
-    reader = PcscCardReader(READER, atr_db=atr_db, health=health, read_timeout_s=1.0)
-    r = Rig(reader)
-    reader.subscribe(r.events.put)
-    reader.start()
-    end = time.monotonic() + 5
-    while not reader.connected and time.monotonic() < end:
-        time.sleep(0.05)
-    yield r
-    r.remove()
-    reader.stop()
+    yield from running(PcscCardReader(READER, atr_db=atr_db, health=Health(), read_timeout_s=1.0))
 
 
 def test_ektp_is_identified_from_the_public_atr_list(real):
