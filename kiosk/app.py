@@ -4,9 +4,7 @@ state on one screen per step. It decides nothing itself."""
 from __future__ import annotations
 
 import logging
-import os
 import threading
-import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -256,7 +254,6 @@ def run_kiosk(cfg: KioskConfig, windowed: bool = False) -> int:
     sync = SyncWorker(store, client)
     sync.start()
     _window_setup(windowed or not cfg.fullscreen, 1280, 800)
-    os.environ.setdefault("KIOSK_STARTED", str(time.time()))
     try:
         KioskApp(core).run()
     finally:

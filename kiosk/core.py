@@ -66,6 +66,8 @@ def visit_outcome(last: Session, event: ev.Event) -> str:
     named = {Step.HANDED_OVER: "handed_over", Step.BOOKED: "booked", Step.STATUS: "status", Step.REFUSED: "refused"}
     if last.step in named:
         return named[last.step]
+    if last.step in (Step.OPERATOR_PIN, Step.OPERATOR):
+        return "operator"
     if last.step == Step.TAP_NEW:
         return "handed_over_unconfirmed"
     if isinstance(event, ev.Press) and event.action == ev.CANCEL:

@@ -81,6 +81,7 @@ def test_operator_mode_opens_with_card_and_pin(world, clock):
     world.core.dispatch(ev.Press(ev.FINISH))
     kinds = [row[2] for row in world.store.journal_rows()]
     assert kinds[-4:] == ["operator_pin_wrong_pin", "operator_pin_ok", "operator_mode", "operator_exit"]
+    assert world.core.counters.outcomes == {"operator": 1}  # not a resident's visit
 
 
 def test_lockout_is_journaled_and_survives_a_restart(world, clock, tmp_path):
