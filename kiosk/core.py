@@ -302,10 +302,7 @@ class KioskCore:
         elif isinstance(e, fx.CheckPin):
             self._work(lambda: self._check_pin(e))
         elif isinstance(e, fx.EndVisit):
-            self._end_visit(s)
-
-    def _end_visit(self, s: Session) -> None:
-        self.parts.indicators.show(Light.READY)
+            self.parts.indicators.show(Light.READY)
 
     def _check_pin(self, e: fx.CheckPin) -> ev.Event:
         operator = self.cfg.operator_for(e.card_uid)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from kiosk.identity.ticket import Ticket
@@ -148,7 +148,6 @@ class Session:
     handover_code: str | None = None
     operator: str | None = None  # the staff member's name in operator mode
     operator_uid: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def days(self) -> list[str]:

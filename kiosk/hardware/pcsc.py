@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from smartcard import scard as sc
 
-from kiosk.hardware.atr import AtrDatabase, format_atr
+from kiosk.hardware.atr import AtrDatabase
 from kiosk.hardware.profiles import BaselineUidProfile, CardData, CardProfile, CardReadError, choose_profile
 from kiosk.hardware.reader import CardFailed, CardGone, CardPresented, ReaderEvents
 from kiosk.ops.health import Health, State
@@ -321,9 +321,3 @@ class PcscCardReader(ReaderEvents):
             return bytes(response)
 
         return transmit
-
-
-def describe(atr: bytes, db: AtrDatabase | None) -> str:
-    """'3B 8C ...: Indonesian ektp (eID)' for logs and the technician's doctor report."""
-    names = db.identify(atr) if db else []
-    return f"{format_atr(atr)}: {names[0] if names else 'unknown card'}"

@@ -15,15 +15,12 @@ import contextlib
 import socket
 import struct
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from kiosk.hardware.profiles import GET_UID
 
 VPCD_PORT = 35963
 CONTROL_POWER_OFF, CONTROL_POWER_ON, CONTROL_RESET, CONTROL_ATR = 0, 1, 2, 4
-GET_UID = bytes.fromhex("FFCA000000")
-
-# How the card answers an APDU: bytes to send back, or None to send nothing (a card that hangs).
-Responder = Callable[[bytes], bytes | None]
 
 
 @dataclass
