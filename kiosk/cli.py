@@ -6,21 +6,22 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
 from kiosk.config import ConfigError, load_config
 from kiosk.identity.nik import mask_nik
 
+_WHOLE_NIK = re.compile(r"(?<!\d)\d{16}(?!\d)")
+
 
 class NikMaskingFilter(logging.Filter):
     """Last line of defence: mask anything that looks like a NIK in a log message."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        import re
-
         msg = record.getMessage()
-        masked = re.sub(r"(?<!\d)\d{16}(?!\d)", lambda m: mask_nik(m.group()), msg)
+        masked = _WHOLE_NIK.sub(lambda m: mask_nik(m.group()), msg)
         if masked != msg:
             record.msg, record.args = masked, ()
         return True

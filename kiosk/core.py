@@ -440,8 +440,10 @@ class KioskCore:
     def load_vault_from_manifest(self) -> int:
         """Put this kiosk's manifest cards into free slots (the demo's stand-in for operator loading)."""
         cards = self.gateway.manifest()
-        held = {c.card_id for c in self.store.inventory()}
-        free = [n for n in range(1, self.parts.vault.slot_count + 1) if self.store.card_in_slot(n) is None]
+        inventory = self.store.inventory()
+        held = {c.card_id for c in inventory}
+        taken = {c.slot for c in inventory}
+        free = [n for n in range(1, self.parts.vault.slot_count + 1) if n not in taken]
         loaded = 0
         for card in cards:
             if card.card_id in held or not free:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import random
 import re
 import secrets
 import sqlite3
@@ -102,8 +103,6 @@ class GatewaySimulator:
     # -- seeding ------------------------------------------------------------------------------
 
     def _seed(self, today: dt.date) -> None:
-        import random
-
         rng = random.Random(self.seed)
         with self._lock:
             db = self._db

@@ -290,18 +290,20 @@ class Store:
             db.execute("UPDATE inventory SET chip_uid=? WHERE card_id=?", (chip_uid.upper(), card_id))
             self._append(db, "card_chip_rebound", {"card": card_id})
 
-    def inventory(self) -> list[InventoryCard]:
+    def _cards(self, where: str = "", args: tuple[Any, ...] = ()) -> list[InventoryCard]:
+        query = "SELECT slot, card_id, nik, chip_uid, out_of_service FROM inventory " + where + " ORDER BY slot"
         with self._lock:
-            rows = self._db.execute(
-                "SELECT slot, card_id, nik, chip_uid, out_of_service FROM inventory ORDER BY slot"
-            ).fetchall()
+            rows = self._db.execute(query, args).fetchall()
         return [InventoryCard(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
+    def inventory(self) -> list[InventoryCard]:
+        return self._cards()
+
     def card_for_nik(self, nik: str) -> InventoryCard | None:
-        return next((c for c in self.inventory() if c.nik == nik), None)
+        return next(iter(self._cards("WHERE nik=?", (nik,))), None)
 
     def card_in_slot(self, slot: int) -> InventoryCard | None:
-        return next((c for c in self.inventory() if c.slot == slot), None)
+        return next(iter(self._cards("WHERE slot=?", (slot,))), None)
 
     # -- releases (write intent, act, write outcome) -----------------------------------------
 
