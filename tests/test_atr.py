@@ -6,6 +6,8 @@ from kiosk.hardware.atr import AtrDatabase, format_atr, is_ektp
 from kiosk.hardware.profiles import BaselineUidProfile, CardReadError, choose_profile
 from tests.conftest import shared_file
 
+HEX = "0123456789ABCDEF"
+
 
 @pytest.fixture(scope="module")
 def db():
@@ -30,17 +32,24 @@ def test_exact_entry_resolves(db):
 
 
 def test_wildcard_entries_match_any_byte(db):
-    # '3B 8F 80 01 80 4F 0C A0 00 00 03 06 .. .. .. .. .. .. .. ..'-style patterns, and character classes
-    wild = next(e for e in db.entries if ".." in e.pattern and len(e.pattern.split()) > 6)
-    concrete = (
-        bytes.fromhex(" ".join("5A" if part == ".." else part for part in wild.pattern.split()).replace(" ", ""))
-        if all(len(p) == 2 and "[" not in p and "." not in p.replace("..", "") for p in wild.pattern.split())
-        else None
-    )
-    if concrete is not None:
-        assert set(wild.descriptions) <= set(db.identify(concrete))
-    mifare = bytes.fromhex("3B8F8001804F0CA000000306030001000000006A")
-    assert any("MIFARE Classic 1K" in d for d in db.identify(mifare))
+    plain = [
+        e
+        for e in db.entries
+        if ".." in e.pattern and all(p == ".." or (len(p) == 2 and all(c in HEX for c in p)) for p in e.pattern.split())
+    ]
+    assert len(plain) > 100
+    for entry in plain:
+        for filler in ("00", "A5"):
+            atr = bytes.fromhex("".join(filler if p == ".." else p for p in entry.pattern.split()))
+            assert set(entry.descriptions) <= set(db.identify(atr)), entry.pattern
+
+
+def test_nibble_wildcards_and_character_classes_match(db):
+    # the list's '3B 3B .. 00 80 6. A[FE] 03 0[CD] .. .. 83 .. 90 00'
+    entry = next(e for e in db.entries if e.pattern == "3B 3B .. 00 80 6. A[FE] 03 0[CD] .. .. 83 .. 90 00")
+    for atr in ("3B3B1100806AAF030C0102830F9000", "3B3BFF008060AE030D0000830A9000"):
+        assert set(entry.descriptions) <= set(db.identify(bytes.fromhex(atr))), atr
+    assert not set(entry.descriptions) <= set(db.identify(bytes.fromhex("3B3B1100807AAF030C0102830F9000")))
 
 
 def test_unknown_atr_has_no_description(db):

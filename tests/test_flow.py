@@ -41,6 +41,17 @@ def at_choose_office() -> Walker:
     return w
 
 
+def at_booking_sent() -> Walker:
+    """Office KEC-04, 22 September, 09:00 chosen: the booking is on its way to the gateway."""
+    w = at_choose_office()
+    w(ev.Press(ev.CHOOSE_OFFICE, "KEC-04"))
+    w(ev.SlotsLoaded(w.s.visit, SLOTS))
+    w(ev.Press(ev.CHOOSE_DAY, "2026-09-22"))
+    w(ev.Press(ev.CHOOSE_TIME, "09:00"))
+    assert w.s.step == Step.BOOKING
+    return w
+
+
 # -- idle and tickets ------------------------------------------------------------------------
 
 
@@ -305,11 +316,7 @@ def test_office_without_free_days_says_so():
 
 
 def test_slot_taken_meanwhile_reloads_slots():
-    w = at_choose_office()
-    w(ev.Press(ev.CHOOSE_OFFICE, "KEC-04"))
-    w(ev.SlotsLoaded(w.s.visit, SLOTS))
-    w(ev.Press(ev.CHOOSE_DAY, "2026-09-22"))
-    w(ev.Press(ev.CHOOSE_TIME, "09:00"))
+    w = at_booking_sent()
     w(ev.BookingDone(w.s.visit, None, Reason.SLOT_TAKEN))
     assert w.s.step == Step.CHOOSE_TIME and w.s.notice == Reason.SLOT_TAKEN
     w(ev.SlotsLoaded(w.s.visit, (SLOTS[1],)))
@@ -324,11 +331,7 @@ def test_no_offices_reachable_is_refused():
 
 
 def test_booking_failure_is_refused():
-    w = at_choose_office()
-    w(ev.Press(ev.CHOOSE_OFFICE, "KEC-04"))
-    w(ev.SlotsLoaded(w.s.visit, SLOTS))
-    w(ev.Press(ev.CHOOSE_DAY, "2026-09-22"))
-    w(ev.Press(ev.CHOOSE_TIME, "09:00"))
+    w = at_booking_sent()
     w(ev.BookingDone(w.s.visit, None, Reason.SERVICE_UNAVAILABLE))
     assert w.s.step == Step.REFUSED
 

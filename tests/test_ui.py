@@ -90,6 +90,15 @@ def choose_resident(app: KioskApp, world: World, status: str, chip: bool | None 
     return r
 
 
+def start_visit(app: KioskApp, world: World, status: str, chip: bool | None = True):
+    """A resident in `status` shows their ticket: the kiosk asks for the old KTP."""
+    r = choose_resident(app, world, status, chip)
+    dev(app, "show_ticket")
+    wait_for(app, Step.CARD)
+    world.camera.show(Nothing())  # the ticket is put away
+    return r
+
+
 def shoot(app: KioskApp, name: str) -> None:
     """Screenshot the current screen in Bahasa Indonesia and in English, switching with the toggle."""
     langs = ["id", "en"] if app.lang == "id" else ["en", "id"]
@@ -120,10 +129,7 @@ def test_pickup_path_by_touch(ui):
     app, world, _ = ui
     wait_for(app, Step.IDLE)
     shoot(app, "01-idle")
-    r = choose_resident(app, world, "ready_here")
-    dev(app, "show_ticket")
-    wait_for(app, Step.CARD)
-    world.camera.show(Nothing())
+    r = start_visit(app, world, "ready_here")
     shoot(app, "02-card")
     world.gateway.faults.delay_s = 1.5  # slow link: the busy screen shows
     dev(app, "insert_old")
@@ -154,10 +160,7 @@ def test_pickup_path_by_touch(ui):
 
 def test_booking_path_with_typed_nik(ui):
     app, world, _ = ui
-    r = choose_resident(app, world, "never_recorded", chip=False)
-    dev(app, "show_ticket")
-    wait_for(app, Step.CARD)
-    world.camera.show(Nothing())
+    r = start_visit(app, world, "never_recorded", chip=False)
     touch(screen(app).ids.type_nik)
     wait_for(app, Step.NIK_ENTRY)
     keypad = {b.text: b for b in screen(app).ids.keypad.children}
@@ -192,10 +195,7 @@ def test_booking_path_with_typed_nik(ui):
 
 def test_status_path(ui):
     app, world, _ = ui
-    choose_resident(app, world, "verification")
-    dev(app, "show_ticket")
-    wait_for(app, Step.CARD)
-    world.camera.show(Nothing())
+    start_visit(app, world, "verification")
     dev(app, "insert_old")
     wait_for(app, Step.STATUS)
     shoot(app, "13-status")
@@ -218,10 +218,7 @@ def test_forged_ticket_is_refused_on_screen(ui):
 
 def test_quiet_resident_is_asked_then_reset(ui):
     app, world, clock = ui
-    choose_resident(app, world, "printing")
-    dev(app, "show_ticket")
-    wait_for(app, Step.CARD)
-    world.camera.show(Nothing())
+    start_visit(app, world, "printing")
     flow = app.core.cfg.flow
     for lang in ("id", "en"):  # the overlay blocks the language toggle: switch first, then wait again
         assert app.lang == lang
