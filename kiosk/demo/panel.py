@@ -81,25 +81,31 @@ class DevPanel(BoxLayout):
 
     def insert_old(self) -> None:
         r = self.resident
-        if self.real_reader:
-            self.status = f"real reader: tap any card; it becomes #{r.index}'s old KTP and new card"
-            return
-        if r.old_chip_uid:
-            self.reader.insert(r.old_chip_uid)
-            self.status = f"reader: old KTP of #{r.index}"
-        else:
-            self.status = f"#{r.index} has an old KTP without a chip: show it to the camera"
+        self._tap(
+            r.old_chip_uid,
+            f"old KTP of #{r.index}",
+            f"#{r.index} has an old KTP without a chip: show it to the camera",
+            f"real reader: tap any card; it becomes #{r.index}'s old KTP and new card",
+        )
 
     def tap_new(self) -> None:
         r = self.resident
+        self._tap(
+            r.new_chip_uid,
+            f"new card of #{r.index}",
+            f"#{r.index} has no new card",
+            "real reader: tap the same card again as the new card",
+        )
+
+    def _tap(self, uid: str | None, what: str, no_card: str, real_hint: str) -> None:
+        """Put a simulated card on the simulated reader, or say why not."""
         if self.real_reader:
-            self.status = "real reader: tap the same card again as the new card"
-            return
-        if r.new_chip_uid:
-            self.reader.insert(r.new_chip_uid)
-            self.status = f"reader: new card of #{r.index}"
+            self.status = real_hint
+        elif uid:
+            self.reader.insert(uid)
+            self.status = f"reader: {what}"
         else:
-            self.status = f"#{r.index} has no new card"
+            self.status = no_card
 
     def tap_staff(self) -> None:
         self.reader.insert(DEMO_OPERATOR_UID)
