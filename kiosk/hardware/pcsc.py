@@ -200,14 +200,14 @@ class PcscCardReader(ReaderEvents):
                 if event & (sc.SCARD_STATE_UNKNOWN | sc.SCARD_STATE_UNAVAILABLE | sc.SCARD_STATE_IGNORE):
                     self._set_reader(None, "card reader unplugged")
                     return True
-                if event & sc.SCARD_STATE_PRESENT and not event & sc.SCARD_STATE_MUTE:
+                if event & sc.SCARD_STATE_PRESENT:
                     if not self._present:
                         self._present = True
-                        self._read_and_report(reader)
-                elif event & sc.SCARD_STATE_PRESENT and event & sc.SCARD_STATE_MUTE and not self._present:
-                    self._present = True
-                    self.health.error(COMPONENT)
-                    self.emit(CardFailed("card does not answer to reset"))
+                        if event & sc.SCARD_STATE_MUTE:
+                            self.health.error(COMPONENT)
+                            self.emit(CardFailed("card does not answer to reset"))
+                        else:
+                            self._read_and_report(reader)
                 elif event & sc.SCARD_STATE_EMPTY:
                     self._card_left()
         return True
