@@ -78,7 +78,6 @@ class KioskApp(App):
     can_cancel = BooleanProperty(False)
     staff_badge = StringProperty("")
     kiosk_id = StringProperty("")
-    step = StringProperty(Step.IDLE.value)
     vault_cards = NumericProperty(0)  # for operator mode
     outbox_pending = NumericProperty(0)
     reader_state = StringProperty("")
@@ -153,7 +152,6 @@ class KioskApp(App):
         self.other_language_name = LANGUAGE_NAMES["en" if s.lang == "id" else "id"]
         self.help_called = s.help_called
         self.can_cancel = s.step not in NO_CANCEL
-        self.step = s.step.value
         if self.sm is not None:
             self.sm.current = s.step.value
             screen = self.sm.current_screen
