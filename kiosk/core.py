@@ -24,13 +24,13 @@ from kiosk.config import KioskConfig
 from kiosk.flow import effects as fx
 from kiosk.flow import events as ev
 from kiosk.flow.machine import start, step
-from kiosk.flow.model import Booking, CardStatus, Lookup, Office, Reason, Session, Slot, Step
+from kiosk.flow.model import Booking, CardStatus, Lookup, Office, OperatorNote, Reason, Session, Slot, Step
 from kiosk.gateway.client import GatewayClient, GatewayRefused, GatewayUnavailable
 from kiosk.hardware.camera import Camera
 from kiosk.hardware.indicators import Indicators, Light
-from kiosk.hardware.printer import Document, Printer
+from kiosk.hardware.printer import Document, Printer, PrinterState
 from kiosk.hardware.reader import CardEvent, CardFailed, CardGone, CardPresented, CardReader
-from kiosk.hardware.vault import ReleaseResult, Vault
+from kiosk.hardware.vault import Vault
 from kiosk.i18n import tr
 from kiosk.identity.face import FaceVerifier
 from kiosk.identity.nik import mask_nik
@@ -38,9 +38,10 @@ from kiosk.identity.operator import Attempts, judge
 from kiosk.identity.printed_nik import NoNikReader, PrintedNikReader
 from kiosk.identity.qr import decode_qr
 from kiosk.identity.ticket import Ticket, TicketRefusal, public_key_from_hex, verify_ticket
-from kiosk.ops.health import Health
+from kiosk.ops.health import Health, State
 from kiosk.store import Store
 from kiosk.texts import STALE_NOTE, STATUSES
+from kiosk.vaultdesk import VaultDesk
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,23 @@ class KioskCore:
         self.last_frame: np.ndarray | None = None
         self._last_qr: tuple[str, float] = ("", 0.0)
         self._pumping = threading.Lock()
+        self.desk = VaultDesk(
+            parts.vault,
+            store,
+            gateway,
+            parts.indicators,
+            self.health,
+            release_timeout_s=cfg.hardware.release_timeout_s,
+            load_timeout_s=cfg.hardware.load_timeout_s,
+            unload_after_days=cfg.hardware.unload_after_days,
+            clock=clock,
+        )
+        self.listeners.append(self._track_operator_mode)
+        self.reconciled = self.desk.reconcile()  # before the first resident is served
         parts.reader.subscribe(self._on_card_event)
+
+    def _track_operator_mode(self, s: Session) -> None:
+        self.desk.maintenance = s.step == Step.OPERATOR
 
     # -- events in ----------------------------------------------------------------------------
 
@@ -271,7 +288,7 @@ class KioskCore:
             self._work(lambda: self._face(e))
         elif isinstance(e, fx.ReleaseCard):
             self.parts.indicators.show(Light.BUSY)
-            self._work(lambda: ev.VaultOutcome(e.visit, self._release(e.slot, e.card_id)))
+            self._work(lambda: ev.VaultOutcome(e.visit, self.desk.release(e.slot, e.card_id)))
         elif isinstance(e, fx.RecordHandover):
             data = {
                 "kiosk": self.cfg.kiosk_id,
@@ -292,7 +309,10 @@ class KioskCore:
         elif isinstance(e, fx.PrintDocument):
             doc = self.document(s, e.document)
             if doc and not self.parts.printer.print_document(doc):
-                log.warning("printer cannot print: %s", self.parts.printer.state())
+                log.warning("printer cannot print: %s", self.printer_state())
+                self.health.error("printer")
+                for listener in list(self.listeners):  # the screen now offers the on-screen QR instead
+                    listener(self.session)
         elif isinstance(e, fx.CallOperator):
             self.store.journal(
                 "operator_call", {"kiosk": self.cfg.kiosk_id, "step": e.step, "reason": e.reason}, outbox=True
@@ -301,8 +321,32 @@ class KioskCore:
             self.parts.indicators.beep(2)
         elif isinstance(e, fx.CheckPin):
             self._work(lambda: self._check_pin(e))
+        elif isinstance(e, fx.LoadCard):
+            operator = s.operator or "?"
+            self._work(lambda: ev.OperatorDone(e.visit, self.desk.load(e.uid, operator, self._progress(e.visit))))
+        elif isinstance(e, fx.UnloadNext):
+            operator = s.operator or "?"
+            self._work(lambda: ev.OperatorDone(e.visit, self.desk.unload_next(operator, self._progress(e.visit))))
+        elif isinstance(e, fx.ClearAlarms):
+            operator = s.operator or "?"
+            self._work(lambda: ev.OperatorDone(e.visit, self.desk.clear_alarms(operator)))
         elif isinstance(e, fx.EndVisit):
             self.parts.indicators.show(Light.READY)
+
+    def _progress(self, visit: int) -> Callable[[str, dict[str, Any]], None]:
+        """Operator work reports what it waits for (e.g. which slot is open) while it waits."""
+
+        def report(msgid: str, fields: dict[str, Any]) -> None:
+            self.post(ev.OperatorDone(visit, OperatorNote.of(msgid, busy=True, **fields)))
+
+        return report
+
+    def printer_state(self) -> PrinterState:
+        """Ask the printer how it is, and keep the health model told."""
+        state = self.parts.printer.state()
+        health = {PrinterState.OK: State.OK, PrinterState.PAPER_OUT: State.DEGRADED}.get(state, State.FAILED)
+        self.health.report("printer", health, "" if state == PrinterState.OK else state.value)
+        return state
 
     def _check_pin(self, e: fx.CheckPin) -> ev.Event:
         operator = self.cfg.operator_for(e.card_uid)
@@ -333,7 +377,7 @@ class KioskCore:
 
     def _lookup(self, nik: str) -> Lookup:
         card = self.store.card_for_nik(nik)
-        if card is not None and not card.out_of_service:
+        if card is not None and not card.out_of_service and not self.desk.releases_stopped():
             return Lookup(CardStatus.READY_HERE, card.card_id, card.slot, card.chip_uid)
         try:
             answer = self.gateway.lookup(nik)
@@ -351,20 +395,6 @@ class KioskCore:
     def _face(self, e: fx.StartFaceCheck) -> ev.Event:
         result = self.parts.face.verify(e.card_id)
         return ev.FaceChecked(e.visit, result.match, result.live, result.score)
-
-    def _release(self, slot: int, card_id: str) -> str:
-        try:
-            release_id = self.store.begin_release(slot, card_id)
-        except (LookupError, RuntimeError) as exc:
-            log.error("release of slot %s refused by the store: %s", slot, exc)
-            return "fault"
-        try:
-            result = self.parts.vault.release(slot, self.cfg.hardware.release_timeout_s)
-        except Exception:
-            log.exception("vault failed releasing slot %s", slot)
-            result = ReleaseResult.JAMMED
-        self.store.finish_release(release_id, result.value)
-        return result.value
 
     def _offices(self) -> tuple[Office, ...]:
         try:

@@ -109,7 +109,9 @@ def build_world(
     if reader is not None:  # a real reader: real cards are learned as the selected resident's
         binder = RealCardBinder(gateway, store, cfg)
         reader.subscribe(binder)  # before the core, so a card is bound before it is looked up
-    vault = SimVault(vault_slots, auto_take=auto_take)
+    vault = SimVault(vault_slots, auto=auto_take)
+    for card in store.inventory():  # the simulated vault still holds what the store says it holds
+        vault.put(card.slot)
     enrolled = {r.card_id: r.person for r in gateway.residents if r.card_id}
     printer, indicators = SimPrinter(), SimIndicators()
     face = SceneFaceVerifier(camera, enrolled, face_wait_s)

@@ -119,6 +119,28 @@ class EndVisit:
     """The visit is over: forget everything about the resident."""
 
 
+@dataclass(frozen=True)
+class LoadCard:
+    """Operator loading: check the tapped card against the manifest and seat it in a free slot."""
+
+    visit: int
+    uid: str
+
+
+@dataclass(frozen=True)
+class UnloadNext:
+    """Operator unloading: open the next slot whose card is due to come out."""
+
+    visit: int
+
+
+@dataclass(frozen=True)
+class ClearAlarms:
+    """Operator: clear the tamper and slot alarms."""
+
+    visit: int
+
+
 Effect = (
     Journal
     | ConsumeTicket
@@ -133,5 +155,8 @@ Effect = (
     | PrintDocument
     | CallOperator
     | CheckPin
+    | LoadCard
+    | UnloadNext
+    | ClearAlarms
     | EndVisit
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.flow.model import Booking, Lookup, Office, Reason, Slot
+from kiosk.flow.model import Booking, Lookup, Office, OperatorNote, Reason, Slot
 from kiosk.identity.ticket import Ticket, TicketRefusal
 
 
@@ -142,6 +142,14 @@ class Press:
     value: str = ""
 
 
+@dataclass(frozen=True)
+class OperatorDone:
+    """An operator action (loading, unloading, clearing alarms) finished, or reports progress (`busy`)."""
+
+    visit: int
+    note: OperatorNote
+
+
 Event = (
     Tick
     | TicketScanned
@@ -159,6 +167,7 @@ Event = (
     | OperatorCard
     | PinEntered
     | PinChecked
+    | OperatorDone
     | Press
 )
 
@@ -175,6 +184,9 @@ CHOOSE_OFFICE = "choose_office"
 CHOOSE_DAY = "choose_day"
 CHOOSE_TIME = "choose_time"
 RETRY_FACE = "retry_face"
+LOAD = "load"  # operator: start loading cards
+UNLOAD = "unload"  # operator: take out the next card due
+CLEAR_ALARMS = "clear_alarms"  # operator: the door is shut and the slots are checked
 PRESS_ACTIONS = (
     CANCEL,
     HELP,
@@ -188,4 +200,7 @@ PRESS_ACTIONS = (
     CHOOSE_DAY,
     CHOOSE_TIME,
     RETRY_FACE,
+    LOAD,
+    UNLOAD,
+    CLEAR_ALARMS,
 )

@@ -15,10 +15,12 @@ from kiosk.flow.effects import (
     Book,
     CallOperator,
     CheckPin,
+    ClearAlarms,
     ConsumeTicket,
     Effect,
     EndVisit,
     Journal,
+    LoadCard,
     LoadOffices,
     LoadSlots,
     LookUp,
@@ -27,8 +29,10 @@ from kiosk.flow.effects import (
     ReleaseCard,
     ResolveChip,
     StartFaceCheck,
+    UnloadNext,
 )
-from kiosk.flow.model import BUSY_STEPS, CardStatus, Lookup, Office, Reason, Session, Step
+from kiosk.flow.model import BUSY_STEPS, CardStatus, Lookup, Office, OperatorNote, Reason, Session, Step
+from kiosk.i18n import N_
 from kiosk.identity.nik import Nik, mask_nik, parse_nik
 from kiosk.identity.ticket import Ticket
 
@@ -392,9 +396,28 @@ def _on_operator_pin(s: Session, e: ev.Event, now: float, cfg: FlowConfig) -> Re
     return s, ()
 
 
+TAP_TO_LOAD = OperatorNote.of(N_("Tap a finished card on the reader."), busy=False)
+
+
 def _on_operator(s: Session, e: ev.Event, now: float, cfg: FlowConfig) -> Result:
-    if isinstance(e, ev.Press) and e.action == ev.FINISH:
-        return _end(s, now, "operator_exit", operator=s.operator)
+    busy = s.operator_note is not None and s.operator_note.busy
+    if isinstance(e, ev.OperatorDone) and _is_result_for(s, e):
+        return replace(s, operator_note=e.note, last_activity=now), ()
+    if isinstance(e, ev.Press):
+        if e.action == ev.FINISH and not busy:
+            return _end(s, now, "operator_exit", operator=s.operator)
+        if busy:
+            return s, ()  # one motion at a time: a slot is open
+        if e.action == ev.LOAD:
+            return replace(s, operator_task="load", operator_note=TAP_TO_LOAD), ()
+        if e.action == ev.UNLOAD:
+            note = OperatorNote.of(N_("Opening the next slot…"), busy=True)
+            return replace(s, operator_task="unload", operator_note=note), (UnloadNext(s.visit),)
+        if e.action == ev.CLEAR_ALARMS:
+            return replace(s, operator_note=OperatorNote.of(N_("Checking…"), busy=True)), (ClearAlarms(s.visit),)
+    if isinstance(e, ev.CardInserted) and s.operator_task == "load" and not busy:
+        note = OperatorNote.of(N_("Checking the card…"), busy=True)
+        return replace(s, operator_note=note), (LoadCard(s.visit, e.uid),)
     return s, ()
 
 

@@ -122,6 +122,20 @@ class Booking:
 
 
 @dataclass(frozen=True)
+class OperatorNote:
+    """What an operator action did or is waiting for: a message id, its fields, and how it went."""
+
+    msgid: str
+    fields: tuple[tuple[str, str], ...] = ()
+    ok: bool = True
+    busy: bool = False  # the kiosk is waiting on the operator's hands (a slot is open)
+
+    @classmethod
+    def of(cls, msgid: str, *, ok: bool = True, busy: bool = False, **fields: object) -> OperatorNote:
+        return cls(msgid, tuple((k, str(v)) for k, v in fields.items()), ok, busy)
+
+
+@dataclass(frozen=True)
 class Session:
     """Everything the kiosk knows about the current visit. Replaced, never mutated."""
 
@@ -148,6 +162,8 @@ class Session:
     handover_code: str | None = None
     operator: str | None = None  # the staff member's name in operator mode
     operator_uid: str | None = None
+    operator_task: str | None = None  # "load" while staff is loading cards
+    operator_note: OperatorNote | None = None
 
     @property
     def days(self) -> list[str]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 GENESIS = "0" * 64
+OUT_OF_SERVICE_OUTCOMES = frozenset({"jammed", "sensor_fault"})  # the slot is taken out of service
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
@@ -66,6 +67,11 @@ CREATE TABLE IF NOT EXISTS operator_attempts (
     lockouts INTEGER NOT NULL,
     locked_until REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS alarms (
+    name TEXT PRIMARY KEY,
+    raised REAL NOT NULL,
+    data TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS used_tickets (
     ticket_id TEXT PRIMARY KEY,
     used REAL NOT NULL
@@ -82,6 +88,7 @@ class InventoryCard:
     nik: str
     chip_uid: str
     out_of_service: bool = False
+    loaded: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -275,14 +282,31 @@ class Store:
 
     # -- vault inventory ----------------------------------------------------------------------
 
-    def load_card(self, slot: int, card_id: str, nik: str, chip_uid: str) -> None:
-        """Record a card put into a slot (journaled)."""
+    def load_card(self, slot: int, card_id: str, nik: str, chip_uid: str, operator: str | None = None) -> None:
+        """Record a card put into a slot (journaled, and reported to the gateway)."""
         with self._tx() as db:
             db.execute(
                 "INSERT INTO inventory(slot, card_id, nik, chip_uid, loaded) VALUES (?,?,?,?,?)",
                 (slot, card_id, nik, chip_uid.upper(), float(self._clock())),
             )
-            self._append(db, "card_loaded", {"slot": slot, "card": card_id})
+            data = {"slot": slot, "card": card_id, "operator": operator}
+            self._append(db, "card_loaded", data)
+            self._enqueue(db, "card_loaded", data, card_id)
+
+    def unload_card(self, slot: int, reason: str, operator: str) -> InventoryCard:
+        """Record a card taken out of its slot by staff (journaled, reported); clears the slot's alarm."""
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT slot, card_id, nik, chip_uid, out_of_service, loaded FROM inventory WHERE slot=?", (slot,)
+            ).fetchone()
+            if row is None:
+                raise LookupError(f"slot {slot} holds no card")
+            db.execute("DELETE FROM inventory WHERE slot=?", (slot,))
+            db.execute("DELETE FROM alarms WHERE name=?", (f"slot:{slot}",))
+            data = {"slot": slot, "card": row[1], "reason": reason, "operator": operator}
+            self._append(db, "card_unloaded", data)
+            self._enqueue(db, "card_unloaded", data, row[1])
+            return InventoryCard(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
 
     def rebind_chip(self, card_id: str, chip_uid: str) -> None:
         """Record the chip UID of a card in the vault anew (journaled): the demo's real-card binding."""
@@ -291,10 +315,10 @@ class Store:
             self._append(db, "card_chip_rebound", {"card": card_id})
 
     def _cards(self, where: str = "", args: tuple[Any, ...] = ()) -> list[InventoryCard]:
-        query = "SELECT slot, card_id, nik, chip_uid, out_of_service FROM inventory " + where + " ORDER BY slot"
+        query = "SELECT slot, card_id, nik, chip_uid, out_of_service, loaded FROM inventory " + where + " ORDER BY slot"
         with self._lock:
             rows = self._db.execute(query, args).fetchall()
-        return [InventoryCard(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+        return [InventoryCard(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
 
     def inventory(self) -> list[InventoryCard]:
         return self._cards()
@@ -335,7 +359,7 @@ class Store:
             )
             if outcome == "taken":
                 db.execute("DELETE FROM inventory WHERE slot=?", (slot,))
-            elif outcome == "jammed":
+            elif outcome in OUT_OF_SERVICE_OUTCOMES:
                 db.execute("UPDATE inventory SET out_of_service=1 WHERE slot=?", (slot,))
             data = {"release": release_id, "slot": slot, "card": card_id, "outcome": outcome, "audit": audit}
             self._append(db, "release_outcome", data)
@@ -347,3 +371,37 @@ class Store:
                 "SELECT id, slot, card_id, started, outcome FROM releases WHERE outcome IS NULL ORDER BY started"
             ).fetchall()
         return [ReleaseIntent(*r) for r in rows]
+
+    # -- alarms (tamper, faulty slots): survive restarts until staff clears them -------------
+
+    def raise_alarm(self, name: str, data: Mapping[str, Any]) -> bool:
+        """Raise an alarm (journaled and reported once); False if it was already raised."""
+        with self._tx() as db:
+            text = json.dumps(dict(data), sort_keys=True)
+            cur = db.execute(
+                "INSERT OR IGNORE INTO alarms(name, raised, data) VALUES (?,?,?)", (name, float(self._clock()), text)
+            )
+            if cur.rowcount != 1:
+                return False
+            payload = {"alarm": name, **data}
+            self._append(db, "alarm_raised", payload)
+            self._enqueue(db, "alarm_raised", payload, None)
+            return True
+
+    def clear_alarm(self, name: str, operator: str) -> bool:
+        """Clear an alarm (journaled and reported); a slot alarm also returns its card to service."""
+        with self._tx() as db:
+            if db.execute("DELETE FROM alarms WHERE name=?", (name,)).rowcount != 1:
+                return False
+            if name.startswith("slot:"):
+                db.execute("UPDATE inventory SET out_of_service=0 WHERE slot=?", (int(name.split(":")[1]),))
+            payload = {"alarm": name, "operator": operator}
+            self._append(db, "alarm_cleared", payload)
+            self._enqueue(db, "alarm_cleared", payload, None)
+            return True
+
+    def alarms(self) -> dict[str, dict[str, Any]]:
+        """Active alarms by name."""
+        with self._lock:
+            rows = self._db.execute("SELECT name, data FROM alarms ORDER BY raised").fetchall()
+        return {r[0]: json.loads(r[1]) for r in rows}
