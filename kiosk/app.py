@@ -23,6 +23,8 @@ from kiosk.config import KioskConfig
 from kiosk.core import KioskCore, Parts
 from kiosk.flow import events as ev
 from kiosk.flow.model import Session, Step
+from kiosk.hardware.printer import PrinterState
+from kiosk.ops.health import Health
 from kiosk.screens.steps import SCREENS, StepScreen
 from kiosk.screens.translator import tr
 from kiosk.simworld import World
@@ -58,6 +60,9 @@ class RootView(BoxLayout):
     """Top bar, the step screens, the bottom bar (and the demo panel beside them)."""
 
 
+PRINTING_STEPS = frozenset({Step.HANDED_OVER, Step.BOOKED, Step.STATUS})
+
+
 class WarningView(ModalView):
     """'Are you still there?'"""
 
@@ -81,6 +86,9 @@ class KioskApp(App):
     vault_cards = NumericProperty(0)  # for operator mode
     outbox_pending = NumericProperty(0)
     reader_state = StringProperty("")
+    printer_ok = BooleanProperty(True)
+    printer_state = StringProperty("")
+    vault_alarms = StringProperty("")  # operator mode: active alarms, comma-separated
 
     def __init__(
         self, core: KioskCore, *, world: World | None = None, camera_thread: bool = True, **kwargs: Any
@@ -164,9 +172,14 @@ class KioskApp(App):
                 self._warning.dismiss(animation=False)
         pending = self.core.store.pending_count()
         self.staff_badge = f"{self.kiosk_id} · outbox {pending}" if pending else self.kiosk_id
+        if s.step in PRINTING_STEPS or s.step == Step.OPERATOR:
+            state = self.core.printer_state()
+            self.printer_ok = state == PrinterState.OK
+            self.printer_state = state.value
         if s.step == Step.OPERATOR:
             self.outbox_pending = pending
             self.vault_cards = len(self.core.store.inventory())
+            self.vault_alarms = ", ".join(self.core.store.alarms())
             status = self.core.health.status("reader")
             self.reader_state = f"{status.state.value} ({status.reason})" if status else "?"
 
@@ -219,36 +232,16 @@ def run_demo(
     return 0
 
 
-def run_kiosk(cfg: KioskConfig, windowed: bool = False) -> int:
-    """`kiosk run`: the kiosk as configured."""
+def run_kiosk(cfg: KioskConfig, parts: Parts, health: Health, windowed: bool = False) -> int:
+    """`kiosk run`: the kiosk as configured, on parts already built (kiosk.parts.build_parts)."""
     from kiosk.gateway.client import GatewayClient
-    from kiosk.hardware.atr import AtrDatabase
-    from kiosk.hardware.camera import Camera, OpenCvCamera, SimCamera
-    from kiosk.hardware.indicators import SimIndicators
-    from kiosk.hardware.pcsc import PcscCardReader
-    from kiosk.hardware.printer import SimPrinter
-    from kiosk.hardware.reader import CardReader, SimCardReader
-    from kiosk.hardware.vault import SimVault
-    from kiosk.identity.face import RefuseAllFaces
-    from kiosk.ops.health import Health
     from kiosk.store import Store
     from kiosk.sync.worker import SyncWorker
 
-    camera: Camera = OpenCvCamera(cfg.hardware.camera_device) if cfg.hardware.camera == "opencv" else SimCamera()
     store = Store(cfg.db_path)
     client = GatewayClient(cfg.gateway_url, cfg.kiosk_id, cfg.api_key, timeout_s=cfg.gateway_timeout_s)
-    health = Health()
-    reader: CardReader = SimCardReader()
-    if cfg.hardware.reader == "pcsc":
-        try:
-            atr_db: AtrDatabase | None = AtrDatabase.load(cfg.hardware.atr_list)
-        except OSError as exc:
-            log.warning("ATR list %s unreadable (%s): cards are read, not named", cfg.hardware.atr_list, exc)
-            atr_db = None
-        reader = PcscCardReader(cfg.hardware.reader_name, atr_db=atr_db, health=health)
-    parts = Parts(camera, reader, SimVault(cfg.hardware.vault_slots), SimPrinter(), SimIndicators(), RefuseAllFaces())
     core = KioskCore(cfg, store, client, parts, health=health)
-    reader.start()
+    parts.reader.start()
     sync = SyncWorker(store, client)
     sync.start()
     _window_setup(windowed or not cfg.fullscreen, 1280, 800)
@@ -256,5 +249,6 @@ def run_kiosk(cfg: KioskConfig, windowed: bool = False) -> int:
         KioskApp(core).run()
     finally:
         sync.stop()
+        parts.vault.close()
         store.close()
     return 0

@@ -40,6 +40,7 @@ def prepare_kivy_env(data_dir: Path) -> None:
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
     os.environ.setdefault("KIVY_HOME", str(data_dir / "kivy"))
+    Path(os.environ["KIVY_HOME"]).mkdir(parents=True, exist_ok=True)  # Kivy refuses a missing home
     os.environ.setdefault("KCFG_INPUT_MOUSE", "mouse,disable_multitouch")
 
 
@@ -76,10 +77,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    from kiosk.ops.health import Health
+    from kiosk.parts import build_parts
+
+    health = Health()
+    try:
+        parts = build_parts(cfg, health)  # before any window: a part that cannot start here is a config error
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     prepare_kivy_env(cfg.data_dir)
     from kiosk.app import run_kiosk
 
-    return run_kiosk(cfg, windowed=args.windowed)
+    return run_kiosk(cfg, parts, health, windowed=args.windowed)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 from kiosk.flow.machine import FlowConfig
 from kiosk.hardware.atr import DEFAULT_ATR_LIST
+from kiosk.hardware.gpio import PinMap, SlotPins, check_pins, default_board
 from kiosk.identity.operator import Operator, valid_pin_hash
 
 
@@ -22,8 +23,10 @@ class ConfigError(ValueError):
 
 CAMERAS = ("sim", "opencv")
 READERS = ("sim", "pcsc")
-VAULTS = ("sim",)
-PRINTERS = ("sim",)
+VAULTS = ("sim", "gpio")
+PRINTERS = ("sim", "escpos")
+INDICATORS = ("sim", "gpio")
+PRINTER_QR = ("image", "native")
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,14 @@ class HardwareConfig:
     vault: str = "sim"
     vault_slots: int = 24
     printer: str = "sim"
+    printer_device: str = ""  # escpos: "/dev/usb/lp0", "tcp://10.0.0.5:9100" or "usb://0416:5011"
+    printer_qr: str = "image"  # image (any printer) or native (the printer's own QR command)
+    printer_profile: str = "TM-T20II"  # python-escpos capabilities profile (paper width, cutter, code pages)
     release_timeout_s: float = 45.0
+    load_timeout_s: float = 60.0  # operator loading/unloading: how long an open slot waits for hands
+    unload_after_days: float = 30.0  # uncollected cards are due to come out after this long
+    indicators: str = "sim"
+    gpio: PinMap | None = None  # [gpio] pin map, needed when vault or indicators is "gpio"
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,19 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
                 problems.append(f"tickets.keys.{kid}: key IDs are numbers 0-65535 and keys 64 hex digits (Ed25519)")
             else:
                 keys[int(kid)] = hexkey
+    vault = choice("hardware.vault", VAULTS, "sim")
+    indicators = choice("hardware.indicators", INDICATORS, "sim")
+    pins = _pinmap(data, problems) if "gpio" in (vault, indicators) else None
+    printer = choice("hardware.printer", PRINTERS, "sim")
+    printer_device = str(_get(data, "hardware.printer_device") or "")
+    if printer == "escpos" and not printer_device:
+        problems.append(
+            'hardware.printer_device: missing for the escpos printer; e.g. printer_device = "/dev/usb/lp0" '
+            'or "tcp://10.0.0.5:9100"'
+        )
+    printer_profile = str(_get(data, "hardware.printer_profile") or "TM-T20II")
+    if printer == "escpos" and (why := _escpos_profile_problem(printer_profile)):
+        problems.append(f"hardware.printer_profile: {why}")
     device = _get(data, "hardware.camera_device")
     hw = HardwareConfig(
         camera=choice("hardware.camera", CAMERAS, "sim"),
@@ -147,10 +170,17 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
         reader=choice("hardware.reader", READERS, "sim"),
         reader_name=str(_get(data, "hardware.reader_name") or ""),
         atr_list=Path(_get(data, "hardware.atr_list") or DEFAULT_ATR_LIST),
-        vault=choice("hardware.vault", VAULTS, "sim"),
-        vault_slots=int(number("hardware.vault_slots", 24, 1, 200)),
-        printer=choice("hardware.printer", PRINTERS, "sim"),
+        vault=vault,
+        vault_slots=len(pins.slots) if pins and vault == "gpio" else int(number("hardware.vault_slots", 24, 1, 200)),
+        printer=printer,
+        printer_device=printer_device,
+        printer_qr=choice("hardware.printer_qr", PRINTER_QR, "image"),
+        printer_profile=printer_profile,
         release_timeout_s=number("hardware.release_timeout_s", 45, 5, 300),
+        load_timeout_s=number("hardware.load_timeout_s", 60, 10, 600),
+        unload_after_days=number("hardware.unload_after_days", 30, 1, 365),
+        indicators=indicators,
+        gpio=pins,
     )
     flow = FlowConfig(
         idle_timeout_s=number("flow.idle_timeout_s", 60, 15, 600),
@@ -181,6 +211,68 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
         flow=flow,
         operators=operators,
     )
+
+
+def _escpos_profile_problem(name: str) -> str:
+    """Why a python-escpos profile cannot drive the kiosk's printer ("" if it can)."""
+    from escpos.capabilities import CAPABILITIES
+
+    profile = CAPABILITIES["profiles"].get(name)
+    if profile is None:
+        return f"{name!r} is not a python-escpos profile; 'python-escpos showcapabilities' lists them (e.g. TM-T20II)"
+    features = profile.get("features", {})
+    if not (features.get("paperFullCut") or features.get("paperPartCut")):
+        return f"{name!r} has no cutter, and a kiosk slip must be cut off; pick the profile of a printer with one"
+    if profile.get("media", {}).get("width", {}).get("pixels") in (None, "Unknown"):
+        return f"{name!r} does not say its paper width; pick a profile that does (e.g. TM-T20II)"
+    return ""
+
+
+def _pinmap(data: dict[str, Any], problems: list[str]) -> PinMap | None:
+    """The [gpio] table (see docs/wiring.md), checked against the standard 40-pin header."""
+    table = _get(data, "gpio")
+    if not isinstance(table, dict):
+        problems.append("gpio: missing; hardware.vault or hardware.indicators is gpio, so add a [gpio] pin map")
+        return None
+    before = len(problems)
+
+    def pin(key: str) -> str:
+        value = table.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"GPIO{value}"
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f'gpio.{key}: missing; name the pin, e.g. {key} = "GPIO26"')
+            return ""
+        return value.strip()
+
+    door, led, buzzer = pin("door"), pin("led"), pin("buzzer")
+    raw_slots = table.get("slots")
+    slots: list[SlotPins] = []
+    if not isinstance(raw_slots, list) or not raw_slots:
+        problems.append('gpio.slots: missing; one entry per slot, e.g. slots = [{ gate = "GPIO5", seat = "GPIO6" }]')
+    else:
+        for i, entry in enumerate(raw_slots):
+            if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str | int) for k in ("gate", "seat")):
+                problems.append(f'gpio.slots[{i}]: needs gate and seat pins, e.g. {{ gate = "GPIO5", seat = "GPIO6" }}')
+                continue
+            gate, seat = (f"GPIO{v}" if isinstance(v, int) else v for v in (entry["gate"], entry["seat"]))
+            slots.append(SlotPins(gate, seat))
+    flags = {}
+    for key, default in (("seat_active_low", True), ("gate_active_high", True)):
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            problems.append(f"gpio.{key}: {value!r} must be true or false")
+            value = default
+        flags[key] = value
+    settle = table.get("settle_s", 0.3)
+    if isinstance(settle, bool) or not isinstance(settle, int | float) or not 0.02 <= settle <= 5:
+        problems.append(f"gpio.settle_s: {settle!r} must be a number of seconds from 0.02 to 5")
+        settle = 0.3
+    if len(problems) > before:
+        return None
+    pins = PinMap(tuple(slots), door, led, buzzer, flags["seat_active_low"], flags["gate_active_high"], float(settle))
+    problems.extend(check_pins(pins, default_board()))
+    return pins
 
 
 def _operators(raw: Any, problems: list[str]) -> tuple[Operator, ...]:

@@ -1,5 +1,7 @@
 """Configuration errors name the key and the fix."""
 
+from pathlib import Path
+
 import pytest
 
 from kiosk.config import ConfigError, load_config
@@ -86,3 +88,70 @@ def test_kiosk_run_with_bad_config_exits_2_and_names_the_key(tmp_path, capsys):
 
     assert main(["run", "--config", str(write(tmp_path, GOOD.replace('camera = "sim"', 'camera = "x"')))]) == 2
     assert "hardware.camera" in capsys.readouterr().err
+
+
+GPIO = """
+[gpio]
+door = "GPIO26"
+led = "GPIO12"
+buzzer = "GPIO16"
+slots = [
+  { gate = "GPIO5", seat = "GPIO6" },
+  { gate = "GPIO13", seat = "GPIO19" },
+]
+"""
+
+
+def test_gpio_pin_map_loads_and_sets_the_slot_count(tmp_path):
+    text = GOOD.replace('camera = "sim"', 'camera = "sim"\nvault = "gpio"\nindicators = "gpio"') + GPIO
+    cfg = load_config(write(tmp_path, text))
+    assert cfg.hardware.vault == "gpio" and cfg.hardware.vault_slots == 2
+    assert cfg.hardware.gpio is not None and cfg.hardware.gpio.slots[1].seat == "GPIO19"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (('"GPIO19"', '"BOARD31"'), "gpio.slots[1].seat: 'BOARD31' (= GPIO6) is already used by gpio.slots[0].seat"),
+        (('"GPIO19"', '"BOARD2"'), "gpio.slots[1].seat: 'BOARD2' is not usable (BOARD2 is not a GPIO pin)"),
+        (('led = "GPIO12"', 'led = "GPIO99"'), "gpio.led: 'GPIO99' is not usable"),
+        (('buzzer = "GPIO16"', ""), "gpio.buzzer: missing"),
+        (('{ gate = "GPIO13", seat = "GPIO19" }', '{ gate = "GPIO13" }'), "gpio.slots[1]: needs gate and seat pins"),
+        (("[gpio]", "[gpio]\nsettle_s = 9"), "gpio.settle_s: 9 must be a number of seconds from 0.02 to 5"),
+    ],
+)
+def test_bad_pin_map_names_the_key(tmp_path, change, expected):
+    text = GOOD.replace('camera = "sim"', 'camera = "sim"\nvault = "gpio"') + GPIO.replace(*change)
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text))
+    assert any(p.startswith(expected) for p in err.value.problems), err.value.problems
+
+
+def test_gpio_vault_without_a_pin_map_says_what_to_add(tmp_path):
+    with pytest.raises(ConfigError, match=r"gpio: missing; hardware.vault or hardware.indicators is gpio"):
+        load_config(write(tmp_path, GOOD.replace('camera = "sim"', 'camera = "sim"\nvault = "gpio"')))
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        ('printer = "escpos"', "hardware.printer_device: missing for the escpos printer"),
+        ('printer = "escpos"\nprinter_device = "/dev/usb/lp0"\nprinter_profile = "NOPE"', "'NOPE' is not a python"),
+        ('printer = "escpos"\nprinter_device = "/dev/usb/lp0"\nprinter_profile = "POS-5890"', "has no cutter"),
+        ('printer = "escpos"\nprinter_device = "/dev/usb/lp0"\nprinter_qr = "laser"', "hardware.printer_qr: 'laser'"),
+    ],
+)
+def test_bad_printer_config_names_the_key(tmp_path, lines, expected):
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, GOOD.replace('camera = "sim"', 'camera = "sim"\n' + lines)))
+    assert any(expected in p for p in err.value.problems), err.value.problems
+
+
+@pytest.mark.skipif(Path("/proc/device-tree/model").exists(), reason="this machine may have real GPIO")
+def test_kiosk_run_with_gpio_off_a_pi_exits_2_and_says_why(tmp_path, capsys, monkeypatch):
+    from kiosk.cli import main
+
+    monkeypatch.delenv("GPIOZERO_PIN_FACTORY", raising=False)
+    text = GOOD.replace('camera = "sim"', 'camera = "sim"\nvault = "gpio"') + GPIO
+    assert main(["run", "--config", str(write(tmp_path, text))]) == 2
+    assert "hardware.vault: this machine's GPIO cannot be driven" in capsys.readouterr().err

@@ -141,7 +141,10 @@ def test_pickup_path_by_touch(ui):
     dev(app, "show_face")
     touch(screen(app).ids.retry)
     wait_for(app, Step.RELEASE)
-    assert world.vault.releasing is not None
+    end = time.monotonic() + 5
+    while world.vault.moving is None and time.monotonic() < end:
+        pump(0.05)
+    assert world.vault.moving == app.core.session.lookup.slot, "the resident's slot is open"
     shoot(app, "05-release")
     dev(app, "take_card")
     wait_for(app, Step.TAP_NEW)
@@ -189,6 +192,15 @@ def test_booking_path_with_typed_nik(ui):
     wait_for(app, Step.BOOKED)
     assert screen(app).code.startswith("B")
     shoot(app, "12-booked")
+    # the printer runs out of paper: Print disappears and the slip's QR on screen is offered instead
+    world.printer.paper = False
+    touch(screen(app).ids.print)
+    pump(0.3)
+    assert not app.printer_ok and screen(app).ids.print.opacity == 0
+    hints = [w.text for w in screen(app).walk() if isinstance(w, Label)]
+    assert any("QR" in t for t in hints if t)
+    shoot(app, "12b-booked-paper-out")
+    world.printer.paper = True
     touch(screen(app).ids.finish)
     wait_for(app, Step.IDLE)
 
@@ -241,8 +253,21 @@ def test_quiet_resident_is_asked_then_reset(ui):
     assert not app.help_called
 
 
+def wait_note(app: KioskApp, msgid: str, timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    note = app.core.session.operator_note
+    while (note is None or note.msgid != msgid) and time.monotonic() < end:
+        EventLoop.idle()
+        note = app.core.session.operator_note
+    assert note is not None and note.msgid == msgid, note
+    pump(0.3)
+
+
 def test_operator_mode_with_staff_card_and_pin(ui):
     app, world, clock = ui
+    dev(app, "door")  # someone opens the service door: tamper alarm
+    dev(app, "door")
+    assert "tamper" in world.store.alarms()
     dev(app, "staff_card")
     wait_for(app, Step.OPERATOR_PIN)
     keypad = {b.text: b for b in screen(app).ids.keypad.children}
@@ -259,8 +284,34 @@ def test_operator_mode_with_staff_card_and_pin(ui):
         touch(keypad[digit])
     touch(screen(app).ids.ok)
     wait_for(app, Step.OPERATOR)
-    shoot(app, "17-operator")
     world.reader.remove()
+    assert screen(app).ids.alarms.text
+    shoot(app, "17-operator")
+    touch(screen(app).ids.clear_alarms)
+    wait_note(app, "Alarms cleared: {n}.")
+    assert world.store.alarms() == {}
+
+    # a month later the uncollected cards are due to come out: the next slot opens for the operator
+    clock.advance(31 * 86400)
+    first = world.store.inventory()[0]
+    touch(screen(app).ids.unload)
+    wait_note(app, "Take card {card} out of slot {slot}.")
+    assert screen(app).busy and screen(app).ids.finish.disabled
+    shoot(app, "18-operator-unload")
+    dev(app, "take_card")
+    wait_note(app, "Card {card} is out of slot {slot}. Cards still due: {n}.")
+    assert world.store.card_in_slot(first.slot) is None
+
+    # loading it back: tap the card, put it into the slot that opens
+    touch(screen(app).ids.load)
+    wait_note(app, "Tap a finished card on the reader.")
+    world.reader.insert(first.chip_uid)
+    wait_note(app, "Put card {card} into slot {slot}.")
+    shoot(app, "19-operator-load")
+    dev(app, "put_card")
+    wait_note(app, "Card {card} is in slot {slot}.")
+    world.reader.remove()
+    assert world.store.card_for_nik(first.nik) is not None, "the card is back in the vault (lowest free slot)"
     touch(screen(app).ids.finish)
     wait_for(app, Step.IDLE)
 
@@ -285,6 +336,9 @@ def test_every_screen_was_photographed_in_both_languages():
         "15-still-there",
         "16-operator-pin",
         "17-operator",
+        "18-operator-unload",
+        "19-operator-load",
+        "12b-booked-paper-out",
     }
     assert steps_seen <= names
     for name in steps_seen:

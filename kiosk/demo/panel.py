@@ -111,6 +111,18 @@ class DevPanel(BoxLayout):
         self.reader.insert(DEMO_OPERATOR_UID)
         self.status = "reader: staff card (PIN 2468)"
 
+    def put_card(self) -> None:
+        slot = self.vault.moving
+        if slot is None:
+            self.status = "vault: no slot is open"
+        else:
+            self.vault.put(slot)
+            self.status = f"vault: card put into slot {slot}"
+
+    def toggle_door(self) -> None:
+        self.vault.open_door(not self.vault.door)
+        self.status = "vault: service door " + ("open" if self.vault.door else "shut")
+
     def jam_next(self) -> None:
         card = self.world.store.card_for_nik(self.resident.nik)
         if card:

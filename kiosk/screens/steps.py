@@ -216,12 +216,16 @@ class OperatorPinScreen(StepScreen):
 
 
 class OperatorScreen(StepScreen):
-    """Operator mode: what the kiosk holds and how it is doing."""
+    """Operator mode: what the kiosk holds and how it is doing; loading, unloading, clearing alarms."""
 
     operator = StringProperty("")
+    note = ObjectProperty(None, allownone=True)  # the session's OperatorNote
+    busy = BooleanProperty(False)
 
     def show(self, s: Session) -> None:
         self.operator = s.operator or ""
+        self.note = s.operator_note
+        self.busy = bool(s.operator_note and s.operator_note.busy)
 
 
 SCREENS: dict[Step, type[StepScreen]] = {

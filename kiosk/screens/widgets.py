@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable
 
 import numpy as np
 import qrcode
@@ -13,6 +14,7 @@ from kivy.properties import StringProperty
 from kivy.uix.button import Button
 from kivy.uix.image import Image
 
+from kiosk.flow.model import OperatorNote
 from kiosk.i18n import N_, tr
 
 WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"), N_("Sunday"))
@@ -80,3 +82,8 @@ class ChoiceButton(Button):
     label = StringProperty("")
     sub = StringProperty("")
     kind = StringProperty("")
+
+
+def render_note(translate: Callable[[str], str], note: OperatorNote | None) -> str:
+    """An operator note in the screen's language (kv: `render_note(tr._, root.note)` follows the language)."""
+    return translate(note.msgid).format(**dict(note.fields)) if note else ""

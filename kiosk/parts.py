@@ -1,0 +1,62 @@
+"""Build the kiosk's parts from its configuration, before any window opens: a part that does not fit
+this machine (a GPIO pin map on a board without it, say) is a ConfigError naming the key."""
+
+from __future__ import annotations
+
+import logging
+
+from kiosk.config import ConfigError, KioskConfig
+from kiosk.core import Parts
+from kiosk.hardware.camera import Camera, OpenCvCamera, SimCamera
+from kiosk.hardware.indicators import Indicators, SimIndicators
+from kiosk.hardware.printer import Printer, SimPrinter
+from kiosk.hardware.reader import CardReader, SimCardReader
+from kiosk.hardware.vault import SimVault, Vault
+from kiosk.identity.face import RefuseAllFaces
+from kiosk.ops.health import Health
+
+log = logging.getLogger(__name__)
+
+
+def build_parts(cfg: KioskConfig, health: Health) -> Parts:
+    """The configured adapters behind their ports. Raises ConfigError if one cannot start here."""
+    camera: Camera = OpenCvCamera(cfg.hardware.camera_device) if cfg.hardware.camera == "opencv" else SimCamera()
+    reader: CardReader = SimCardReader(health)
+    if cfg.hardware.reader == "pcsc":
+        from kiosk.hardware.atr import AtrDatabase
+        from kiosk.hardware.pcsc import PcscCardReader
+
+        try:
+            atr_db: AtrDatabase | None = AtrDatabase.load(cfg.hardware.atr_list)
+        except OSError as exc:
+            log.warning("ATR list %s unreadable (%s): cards are read, not named", cfg.hardware.atr_list, exc)
+            atr_db = None
+        reader = PcscCardReader(cfg.hardware.reader_name, atr_db=atr_db, health=health)
+    vault: Vault = SimVault(cfg.hardware.vault_slots)
+    indicators: Indicators = SimIndicators()
+    if cfg.hardware.gpio is not None:
+        from gpiozero.exc import GPIOZeroError
+
+        from kiosk.hardware.gpio import GpioIndicators, GpioVault, PinMapError
+
+        try:
+            if cfg.hardware.vault == "gpio":
+                vault = GpioVault(cfg.hardware.gpio)
+            if cfg.hardware.indicators == "gpio":
+                indicators = GpioIndicators(cfg.hardware.gpio)
+        except PinMapError as exc:
+            vault.close()
+            raise ConfigError(exc.problems) from None
+        except GPIOZeroError as exc:
+            vault.close()
+            raise ConfigError(
+                [f"hardware.vault: this machine's GPIO cannot be driven ({exc}); gpio needs a Raspberry Pi with lgpio"]
+            ) from None
+    printer: Printer = SimPrinter()
+    if cfg.hardware.printer == "escpos":
+        from kiosk.hardware.escpos_printer import EscposPrinter
+
+        printer = EscposPrinter(
+            cfg.hardware.printer_device, qr_mode=cfg.hardware.printer_qr, profile=cfg.hardware.printer_profile
+        )
+    return Parts(camera, reader, vault, printer, indicators, RefuseAllFaces())
