@@ -30,6 +30,15 @@ def desk_on(vault: SimVault | GpioVault, store: Store, **kw: object) -> VaultDes
     return VaultDesk(vault, store, gateway, SimIndicators(), Health(), release_timeout_s=0.3, **kw)  # type: ignore[arg-type]
 
 
+def one_card(tmp_path: Path, auto: bool = False) -> tuple[Store, SimVault]:
+    """A store with one card on record in SLOT, and a simulated vault with that card seated."""
+    store = Store(tmp_path / "k.db")
+    store.load_card(SLOT, CARD, NIK, CHIP)
+    vault = SimVault(4, auto=auto)
+    vault.put(SLOT)
+    return store, vault
+
+
 def kinds(store: Store) -> list[str]:
     return [kind for _, _, kind, _ in store.journal_rows()]
 
@@ -120,10 +129,7 @@ def test_reconciliation_after_a_crash_between_steps(tmp_path: Path, checkpoint: 
 
 
 def test_release_journals_intent_then_outcome(tmp_path: Path) -> None:
-    store = Store(tmp_path / "k.db")
-    store.load_card(SLOT, CARD, NIK, CHIP)
-    vault = SimVault(4, auto=True)
-    vault.put(SLOT)
+    store, vault = one_card(tmp_path, auto=True)
     desk = desk_on(vault, store)
     assert desk.release(SLOT, CARD) == "taken"
     assert kinds(store)[-2:] == ["release_intent", "release_outcome"]
@@ -163,10 +169,7 @@ def test_sensor_fault_is_recorded_and_the_slot_taken_out(tmp_path: Path) -> None
 
 
 def test_tamper_outside_operator_mode_stops_releases_until_staff_clears_it(tmp_path: Path) -> None:
-    store = Store(tmp_path / "k.db")
-    store.load_card(SLOT, CARD, NIK, CHIP)
-    vault = SimVault(4, auto=True)
-    vault.put(SLOT)
+    store, vault = one_card(tmp_path, auto=True)
     ind = SimIndicators()
     health = Health()
     gateway = GatewayClient("http://127.0.0.1:9", "K", "k", timeout_s=0.2)
@@ -203,10 +206,7 @@ def test_door_in_operator_mode_is_journaled_not_an_alarm(tmp_path: Path) -> None
 
 
 def test_door_opened_mid_release_aborts_and_raises_the_alarm(tmp_path: Path) -> None:
-    store = Store(tmp_path / "k.db")
-    store.load_card(SLOT, CARD, NIK, CHIP)
-    vault = SimVault(4)
-    vault.put(SLOT)
+    store, vault = one_card(tmp_path)
     desk = desk_on(vault, store)
     vault.checkpoint = lambda name: vault.open_door() if name == "gate_opened" else None
     assert desk.release(SLOT, CARD) == "aborted"
@@ -215,10 +215,7 @@ def test_door_opened_mid_release_aborts_and_raises_the_alarm(tmp_path: Path) -> 
 
 
 def test_door_opened_and_card_gone_is_recorded_as_taken_for_audit(tmp_path: Path) -> None:
-    store = Store(tmp_path / "k.db")
-    store.load_card(SLOT, CARD, NIK, CHIP)
-    vault = SimVault(4)
-    vault.put(SLOT)
+    store, vault = one_card(tmp_path)
     desk = desk_on(vault, store)
 
     def grab_and_open(name: str) -> None:
