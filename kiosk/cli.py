@@ -169,7 +169,20 @@ def build_parser() -> argparse.ArgumentParser:
     verify = audit_sub.add_parser("verify", help="recompute the journal's hash chain")
     verify.add_argument("--db", default="/var/lib/loket/kiosk.db")
     verify.set_defaults(func=cmd_audit)
+
+    from kiosk.bench import add_bench_parsers
+
+    bench = sub.add_parser("bench", help="speed and accuracy benchmarks (qr, faces, ocr)")
+    add_bench_parsers(bench)
+    bench.set_defaults(func=cmd_bench)
     return parser
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run one benchmark; print figures, or one JSON line with --json."""
+    from kiosk.bench import run_bench
+
+    return run_bench(args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,7 +36,7 @@ from kiosk.identity.face import FaceVerifier
 from kiosk.identity.nik import mask_nik
 from kiosk.identity.operator import Attempts, judge
 from kiosk.identity.printed_nik import NoNikReader, PrintedNikReader
-from kiosk.identity.qr import decode_qr
+from kiosk.identity.qr import QrScanner
 from kiosk.identity.ticket import Ticket, TicketRefusal, public_key_from_hex, verify_ticket
 from kiosk.ops.health import Health, State
 from kiosk.store import Store
@@ -142,6 +142,7 @@ class KioskCore:
         self.listeners: list[Callable[[Session], None]] = []
         self.last_frame: np.ndarray | None = None
         self._last_qr: tuple[str, float] = ("", 0.0)
+        self.qr = QrScanner()
         self._pumping = threading.Lock()
         self.desk = VaultDesk(
             parts.vault,
@@ -240,7 +241,7 @@ class KioskCore:
             return []
         if step_now != Step.IDLE:
             return []
-        texts = decode_qr(frame)
+        texts = self.qr.scan(frame)
         for text in texts[:1]:
             if not self._seen(text, now):
                 self.post(ev.TicketScanned(self.verify(text, now)))

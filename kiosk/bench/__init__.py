@@ -1,0 +1,48 @@
+"""`kiosk bench <name>`: speed and accuracy figures on data the caller points at, printed as a table or
+as one JSON line (`--json`). Technicians run the same commands on kiosk hardware; tests never time."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def add_bench_parsers(bench: argparse.ArgumentParser) -> None:
+    sub = bench.add_subparsers(dest="bench", required=True)
+    qr = sub.add_parser("qr", help="QR decoding on a folder of images with same-named .txt answers")
+    qr.add_argument("folder", type=Path)
+    qr.add_argument("--json", action="store_true", help="one JSON line instead of a table")
+    faces = sub.add_parser("faces", help="face verification on image pairs (FNMR, FMR, timings)")
+    faces.add_argument("folder", type=Path, help="the folder the pair paths are relative to")
+    faces.add_argument("--pairs", type=Path, required=True, help="CSV: path_a,path_b,same (1 or 0)")
+    faces.add_argument("--threshold", type=float, help="distance threshold (default: the configured one)")
+    faces.add_argument("--json", action="store_true")
+    ocr = sub.add_parser("ocr", help="printed-NIK reading on rendered KTP-like cards at degradation levels")
+    ocr.add_argument("--cards", type=int, default=30, help="cards per level (default 30)")
+    ocr.add_argument("--seed", type=int, default=1)
+    ocr.add_argument("--json", action="store_true")
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    result: dict[str, Any]
+    if args.bench == "qr":
+        from kiosk.bench import qr
+
+        if not args.folder.is_dir():
+            raise SystemExit(f"kiosk bench qr: {args.folder} is not a folder")
+        result = qr.run(args.folder)
+        text = qr.report(result)
+    elif args.bench == "faces":
+        from kiosk.bench import faces
+
+        result = faces.run(args.folder, args.pairs, args.threshold)
+        text = faces.report(result)
+    else:
+        import kiosk.bench.ocr as ocr
+
+        result = ocr.run(args.cards, args.seed)
+        text = ocr.report(result)
+    print(json.dumps(result, sort_keys=False) if args.json else text)
+    return 0

@@ -1,0 +1,175 @@
+"""Rendered face sequences for the liveness tests, made from one real frontal photo.
+
+- A head turn: each of dlib's 68 landmarks gets a depth from a generic face profile (the nose tip well in
+  front of the eyes, the jaw's ends far behind), the points are rotated about the vertical axis, and the
+  photo is warped piecewise-affinely onto them. The nose moves against the cheeks as on a real head.
+- A blink: the eye openings are painted over with the skin below them and a lash line.
+- A held print: the whole photo moved, scaled, rotated in-plane and tilted in perspective (up to 35
+  degrees about the vertical axis), as a hand would hold a photo in front of the camera.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+
+from kiosk.identity.dlibface import DlibFaces
+from kiosk.identity.liveness import Action
+
+FPS = 10.0
+
+
+def _depth(width: float) -> np.ndarray:
+    """A depth (toward the camera) for each of the 68 landmarks, in pixels, for a face `width` wide."""
+    z = np.zeros(68)
+    for i in range(17):  # jaw: ends far back, chin a little forward
+        z[i] = -0.38 + 0.43 * (1 - abs(i - 8) / 8) ** 1.5
+    z[17:27] = 0.04  # brows
+    z[27:31] = [0.08, 0.13, 0.19, 0.27]  # bridge to tip
+    z[31:36] = [0.12, 0.16, 0.19, 0.16, 0.12]
+    z[36:48] = 0.0
+    z[[36, 45]] = -0.05
+    z[[39, 42]] = 0.02
+    z[48:68] = 0.11
+    z[[48, 54, 60, 64]] = 0.06
+    return z * width
+
+
+class FaceRenderer:
+    """Frames of one person from a frontal photo: turned, blinking, or as a held print."""
+
+    def __init__(self, photo: np.ndarray, faces: DlibFaces) -> None:
+        # as at a kiosk: the face fills much of a 640x640 frame
+        box = faces.detect(faces.rgb(photo))[0]
+        cx, cy, side = (box.left + box.right) // 2, (box.top + box.bottom) // 2, int(box.width * 2.4)
+        padded = cv2.copyMakeBorder(photo, side, side, side, side, cv2.BORDER_REPLICATE)
+        crop = padded[cy + side - side // 2 : cy + side + side // 2, cx + side - side // 2 : cx + side + side // 2]
+        self.photo = cv2.resize(crop, (640, 640), interpolation=cv2.INTER_AREA)
+        rgb = faces.rgb(self.photo)
+        box = faces.detect(rgb)[0]
+        self.points = faces.landmarks(rgb, box)
+        self.width = float(np.linalg.norm(self.points[16] - self.points[0]))
+        self.z = _depth(self.width)
+        h, w = self.photo.shape[:2]
+        centre = self.points.mean(axis=0)
+        # the forehead and a ring beyond the jaw move with the head; the frame's border stays
+        brow_up = self.points[17:27] - np.array([0, 0.28 * self.width])
+        ring = centre + (self.points[0:17] - centre) * 1.18
+        self.extra = np.vstack([brow_up, ring])
+        self.extra_z = np.concatenate([np.full(10, 0.0), np.full(17, -0.45 * self.width)])
+        border = [(x, y) for x in (0, w / 2, w - 1) for y in (0, h / 2, h - 1) if (x, y) != (w / 2, h / 2)]
+        self.border = np.array(border, dtype=np.float64)
+        self.centre = centre
+
+    # -- geometry ---------------------------------------------------------------------------
+
+    def _turned(self, degrees: float) -> tuple[np.ndarray, np.ndarray]:
+        a = math.radians(degrees)
+        src = np.vstack([self.points, self.extra])
+        z = np.concatenate([self.z, self.extra_z])
+        dst = src.copy()
+        dst[:, 0] = self.centre[0] + (src[:, 0] - self.centre[0]) * math.cos(a) + z * math.sin(a)
+        return np.vstack([src, self.border]), np.vstack([dst, self.border])
+
+    @staticmethod
+    def _warp(image: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        subdiv = cv2.Subdiv2D((0, 0, w, h))
+        index = {}
+        for i, (x, y) in enumerate(dst):
+            px, py = float(min(max(x, 0), w - 1)), float(min(max(y, 0), h - 1))
+            index[(round(px, 3), round(py, 3))] = i
+            subdiv.insert((px, py))
+        out = image.copy()
+        for tri in subdiv.getTriangleList():
+            pts = [(round(float(tri[k]), 3), round(float(tri[k + 1]), 3)) for k in (0, 2, 4)]
+            if not all(p in index for p in pts):
+                continue
+            ids = [index[p] for p in pts]
+            s, d = src[ids].astype(np.float32), dst[ids].astype(np.float32)
+            x, y, bw, bh = cv2.boundingRect(np.round(d).astype(np.int32))
+            x, y = max(x, 0), max(y, 0)
+            bw, bh = min(bw, w - x), min(bh, h - y)
+            if bw <= 0 or bh <= 0:
+                continue
+            m = cv2.getAffineTransform(s, d - np.array([x, y], np.float32))
+            patch = cv2.warpAffine(image, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            mask = np.zeros((bh, bw), np.uint8)
+            cv2.fillConvexPoly(mask, np.round(d - np.array([x, y], np.float32)).astype(np.int32), 255)
+            region = out[y : y + bh, x : x + bw]
+            region[mask > 0] = patch[mask > 0]
+        return out
+
+    @staticmethod
+    def _lids_down(points: np.ndarray, share: float = 0.95) -> np.ndarray:
+        """The landmarks with each upper eyelid slid `share` of the way down onto the lower one."""
+        moved = points.copy()
+        for upper, lower in ((37, 41), (38, 40), (43, 47), (44, 46)):
+            moved[upper] = points[upper] + (points[lower] - points[upper]) * share
+        return moved
+
+    # -- frames -------------------------------------------------------------------------------
+
+    def frame(self, degrees: float = 0.0, eyes_closed: bool = False) -> np.ndarray:
+        """The face turned by `degrees` (> 0: to the person's left), eyes open or shut (the upper lids'
+        skin slides down over the eyes, as in a blink)."""
+        src, dst = self._turned(degrees)
+        if eyes_closed:
+            dst[:68] = self._lids_down(dst[:68])
+        if not degrees and not eyes_closed:
+            return self.photo.copy()
+        return self._warp(self.photo, src, dst)
+
+    def perform(self, actions: tuple[Action, ...], rng: random.Random) -> Iterator[np.ndarray]:
+        """A person doing `actions`, with a little natural sway."""
+        yield from (self.frame(rng.uniform(-1.5, 1.5)) for _ in range(5))
+        for action in actions:
+            if action == Action.BLINK_TWICE:
+                for closed in [False, True, True, True, False, False, False, True, True, True, False, False, False]:
+                    yield self.frame(rng.uniform(-0.5, 0.5), eyes_closed=closed)
+            else:
+                sign = 1 if action == Action.TURN_LEFT else -1
+                for deg in [6, 12, 18, 24, 26, 26, 26, 18, 10, 3, 0, 0]:
+                    yield self.frame(sign * deg)
+
+    def held_print(self, frames: int, rng: random.Random, picture: np.ndarray | None = None) -> Iterator[np.ndarray]:
+        """The photo (or `picture`) as a print in a hand: moved, scaled, rotated and tilted a little
+        differently each frame."""
+        photo = self.photo if picture is None else picture
+        h, w = photo.shape[:2]
+        background = np.full((h, w, 3), (120, 125, 130), np.uint8)
+        yaw = 0.0
+        for i in range(frames):
+            yaw = max(-35.0, min(35.0, yaw + rng.uniform(-6, 6) if i > 3 else 0.0))
+            pitch = rng.uniform(-8, 8)
+            scale = rng.uniform(0.85, 1.05)
+            roll = rng.uniform(-10, 10)
+            shift = (rng.uniform(-30, 30), rng.uniform(-20, 20))
+            hmat = _plane_pose(w, h, yaw, pitch, roll, scale, shift)
+            frame = cv2.warpPerspective(photo, hmat, (w, h), borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), hmat, (w, h))
+            out = background.copy()
+            out[mask > 0] = frame[mask > 0]
+            yield cv2.GaussianBlur(out, (3, 3), 0)
+
+
+def _plane_pose(
+    w: int, h: int, yaw: float, pitch: float, roll: float, scale: float, shift: tuple[float, float]
+) -> np.ndarray:
+    """The homography of a flat picture turned by yaw/pitch/roll degrees, seen by a camera ~1.2 widths away."""
+    f = 1.2 * w
+    k = np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1]])
+    ry, rp, rr = (math.radians(a) for a in (yaw, pitch, roll))
+    rot_y = np.array([[math.cos(ry), 0, math.sin(ry)], [0, 1, 0], [-math.sin(ry), 0, math.cos(ry)]])
+    rot_x = np.array([[1, 0, 0], [0, math.cos(rp), -math.sin(rp)], [0, math.sin(rp), math.cos(rp)]])
+    rot_z = np.array([[math.cos(rr), -math.sin(rr), 0], [math.sin(rr), math.cos(rr), 0], [0, 0, 1]])
+    r = rot_z @ rot_x @ rot_y
+    # plane z = 0 in picture coordinates centred on the image, placed at distance f/scale in front of the camera
+    t = np.array([shift[0], shift[1], f / scale])
+    to_centre = np.array([[1, 0, -w / 2], [0, 1, -h / 2], [0, 0, 1]])
+    plane = np.column_stack([r[:, 0], r[:, 1], t])
+    return k @ plane @ to_centre
