@@ -241,6 +241,9 @@ def run_kiosk(cfg: KioskConfig, parts: Parts, health: Health, windowed: bool = F
     store = Store(cfg.db_path)
     client = GatewayClient(cfg.gateway_url, cfg.kiosk_id, cfg.api_key, timeout_s=cfg.gateway_timeout_s)
     core = KioskCore(cfg, store, client, parts, health=health)
+    attach = getattr(parts.face, "attach", None)
+    if attach is not None:  # the live face check reads the frames the screen shows
+        attach(lambda: core.last_frame, core.templates.get)
     parts.reader.start()
     sync = SyncWorker(store, client)
     sync.start()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.flow.machine import FlowConfig
+from kiosk.flow.policy import NIK_SOURCES, Policy
 from kiosk.hardware.atr import DEFAULT_ATR_LIST
 from kiosk.hardware.gpio import PinMap, SlotPins, check_pins, default_board
 from kiosk.identity.operator import Operator, valid_pin_hash
@@ -71,9 +72,16 @@ class KioskConfig:
     def operator_for(self, uid: str) -> Operator | None:
         return next((o for o in self.operators if o.card_uid == uid.upper()), None)
 
+    face_threshold: float = 0.55  # face distance below which it is the same person (kiosk bench faces)
+    seal_key_file: Path | None = None  # AES key sealing face templates at rest (default: data_dir/seal.key)
+
     @property
     def db_path(self) -> Path:
         return self.data_dir / "kiosk.db"
+
+    @property
+    def seal_key_path(self) -> Path:
+        return self.seal_key_file or self.data_dir / "seal.key"
 
 
 def _get(data: dict[str, Any], dotted: str) -> Any:
@@ -182,6 +190,7 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
         indicators=indicators,
         gpio=pins,
     )
+    policy = _policy(data, problems)
     flow = FlowConfig(
         idle_timeout_s=number("flow.idle_timeout_s", 60, 15, 600),
         warn_before_s=number("flow.warn_before_s", 15, 5, 120),
@@ -190,10 +199,15 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
         release_timeout_s=hw.release_timeout_s + 15,
         done_timeout_s=number("flow.done_timeout_s", 30, 5, 600),
         max_face_attempts=int(number("flow.max_face_attempts", 3, 1, 10)),
+        policy=policy,
     )
     if flow.warn_before_s >= flow.idle_timeout_s:
         problems.append("flow.warn_before_s: must be shorter than flow.idle_timeout_s")
     fullscreen = _get(data, "display.fullscreen")
+    face_threshold = number("face.threshold", 0.55, 0.3, 0.7)
+    gateway_timeout = number("gateway.timeout_s", 5, 0.5, 60)
+    seal_key = _get(data, "kiosk.seal_key_file")
+    seal_key_file = Path(seal_key) if isinstance(seal_key, str) and seal_key else None
     operators = _operators(data.get("operators", []), problems)
     if problems:
         raise ConfigError(problems)
@@ -205,12 +219,29 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
         api_key=str(api_key),
         ticket_keys=keys,
         language=language,
-        gateway_timeout_s=number("gateway.timeout_s", 5, 0.5, 60),
+        gateway_timeout_s=gateway_timeout,
         fullscreen=True if fullscreen is None else bool(fullscreen),
         hardware=hw,
         flow=flow,
         operators=operators,
+        seal_key_file=seal_key_file,
+        face_threshold=face_threshold,
     )
+
+
+def _policy(data: dict[str, Any], problems: list[str]) -> Policy:
+    """[policy]: which ways of establishing the NIK a pickup accepts, and whether liveness must pass."""
+    sources = _get(data, "policy.nik_sources")
+    if sources is None:
+        sources = list(NIK_SOURCES)
+    if not isinstance(sources, list) or not sources or any(s not in NIK_SOURCES for s in sources):
+        problems.append(f"policy.nik_sources: {sources!r} must be a non-empty list of {', '.join(NIK_SOURCES)}")
+        sources = list(NIK_SOURCES)
+    liveness = _get(data, "policy.require_liveness")
+    if liveness is not None and not isinstance(liveness, bool):
+        problems.append("policy.require_liveness: must be true or false")
+        liveness = True
+    return Policy(tuple(sources), True if liveness is None else liveness)
 
 
 def _escpos_profile_problem(name: str) -> str:

@@ -37,9 +37,11 @@ from kiosk.identity.nik import mask_nik
 from kiosk.identity.operator import Attempts, judge
 from kiosk.identity.printed_nik import NoNikReader, PrintedNikReader
 from kiosk.identity.qr import QrScanner
+from kiosk.identity.templates import Enrol, Templates
 from kiosk.identity.ticket import Ticket, TicketRefusal, public_key_from_hex, verify_ticket
 from kiosk.ops.health import Health, State
 from kiosk.store import Store
+from kiosk.store.sealed import Sealer
 from kiosk.texts import STALE_NOTE, STATUSES
 from kiosk.vaultdesk import VaultDesk
 
@@ -99,6 +101,7 @@ class Parts:
     indicators: Indicators
     face: FaceVerifier
     nik_reader: PrintedNikReader = field(default_factory=NoNikReader)
+    enrol: Enrol | None = None  # computes a face template from a recording photo (None: simulated faces)
 
 
 @dataclass
@@ -144,6 +147,7 @@ class KioskCore:
         self._last_qr: tuple[str, float] = ("", 0.0)
         self.qr = QrScanner()
         self._pumping = threading.Lock()
+        self.templates = Templates(store, Sealer.from_file(cfg.seal_key_path), parts.enrol)
         self.desk = VaultDesk(
             parts.vault,
             store,
@@ -153,6 +157,7 @@ class KioskCore:
             release_timeout_s=cfg.hardware.release_timeout_s,
             load_timeout_s=cfg.hardware.load_timeout_s,
             unload_after_days=cfg.hardware.unload_after_days,
+            templates=self.templates,
             clock=clock,
         )
         self.listeners.append(self._track_operator_mode)
@@ -394,8 +399,8 @@ class KioskCore:
         )
 
     def _face(self, e: fx.StartFaceCheck) -> ev.Event:
-        result = self.parts.face.verify(e.card_id)
-        return ev.FaceChecked(e.visit, result.match, result.live, result.score)
+        result = self.parts.face.verify(e.card_id, lambda msgid: self.post(ev.FacePrompt(e.visit, msgid)))
+        return ev.FaceChecked(e.visit, result.match, result.live, result.score, result.reason)
 
     def _offices(self) -> tuple[Office, ...]:
         try:
@@ -481,6 +486,7 @@ class KioskCore:
                 continue
             slot = free.pop(0)
             self.store.load_card(slot, card.card_id, card.nik, card.chip_uid)
+            self.desk.enrol(card)
             put = getattr(self.parts.vault, "put", None)
             if put:
                 put(slot)

@@ -12,7 +12,9 @@ from kiosk.hardware.indicators import Indicators, SimIndicators
 from kiosk.hardware.printer import Printer, SimPrinter
 from kiosk.hardware.reader import CardReader, SimCardReader
 from kiosk.hardware.vault import SimVault, Vault
-from kiosk.identity.face import RefuseAllFaces
+from kiosk.identity.face import FaceVerifier, RefuseAllFaces
+from kiosk.identity.face_check import LiveFaceVerifier
+from kiosk.identity.printed_nik import NoNikReader, PrintedNikReader
 from kiosk.ops.health import Health
 
 log = logging.getLogger(__name__)
@@ -59,4 +61,21 @@ def build_parts(cfg: KioskConfig, health: Health) -> Parts:
         printer = EscposPrinter(
             cfg.hardware.printer_device, qr_mode=cfg.hardware.printer_qr, profile=cfg.hardware.printer_profile
         )
-    return Parts(camera, reader, vault, printer, indicators, RefuseAllFaces())
+    face: FaceVerifier = RefuseAllFaces()
+    enrol = None
+    nik_reader: PrintedNikReader = NoNikReader()
+    if cfg.hardware.camera == "opencv":
+        from kiosk.identity.dlibface import DlibFaces, FaceModelsMissing, FaceSettings
+
+        try:
+            live = LiveFaceVerifier(DlibFaces(FaceSettings(threshold=cfg.face_threshold)))
+            face, enrol = live, live.enrol
+        except FaceModelsMissing as exc:
+            raise ConfigError([f"hardware.camera: the face check cannot start ({exc})"]) from None
+        from kiosk.identity.ocr_nik import TesseractNikReader, tesseract_available
+
+        if tesseract_available():
+            nik_reader = TesseractNikReader()
+        else:
+            log.warning("tesseract not installed: residents without a chip type their NIK")
+    return Parts(camera, reader, vault, printer, indicators, face, nik_reader, enrol)

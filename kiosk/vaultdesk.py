@@ -28,6 +28,7 @@ from kiosk.hardware.indicators import Indicators, Light
 from kiosk.hardware.vault import LoadResult, ReleaseResult, Vault
 from kiosk.i18n import N_
 from kiosk.identity.nik import mask_nik
+from kiosk.identity.templates import Templates
 from kiosk.ops.health import Health, State
 from kiosk.store import Store
 from kiosk.store.db import InventoryCard
@@ -71,6 +72,7 @@ class VaultDesk:
         release_timeout_s: float,
         load_timeout_s: float = 60.0,
         unload_after_days: float = 30.0,
+        templates: Templates | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.vault = vault
@@ -82,6 +84,7 @@ class VaultDesk:
         self.load_timeout_s = load_timeout_s
         self.unload_after_s = unload_after_days * 86400
         self.clock = clock
+        self.templates = templates
         self.maintenance = False  # operator mode: the door may open
         self.checkpoint: Callable[[str], None] = lambda name: None  # fault-injection seam for tests
         self._lock = threading.Lock()
@@ -225,13 +228,29 @@ class VaultDesk:
                 if result == LoadResult.INSERTED:
                     self.store.load_card(slot, card.card_id, card.nik, card.chip_uid, operator)
                     log.info("card %s (NIK %s) loaded into slot %s", card.card_id, mask_nik(card.nik), slot)
-                    return _note(N_("Card {card} is in slot {slot}."), {"card": card.card_id, "slot": slot})
+                    fields = {"card": card.card_id, "slot": slot}
+                    if not self.enrol(card):
+                        return _note(
+                            N_("Card {card} is in slot {slot}, but its photo gives no face to check against."),
+                            fields,
+                            ok=False,
+                        )
+                    return _note(N_("Card {card} is in slot {slot}."), fields)
                 if result == LoadResult.SENSOR_FAULT:
                     self._slot_fault(slot, "sensor_fault")
                     tried.add(slot)
                     continue
                 return _note(N_("Slot {slot} saw no card. Tap the card again."), {"slot": slot}, ok=False)
             return _note(N_("The vault is full."), ok=False)
+
+    def enrol(self, card: ManifestCard) -> bool:
+        """Compute the card's face template from its recording photo; False (journaled) if there is none."""
+        if self.templates is None or self.templates.enrol is None:
+            return True  # this kiosk checks faces without templates (simulated)
+        if card.photo and self.templates.add_from_photo(card.card_id, card.photo):
+            return True
+        self.store.journal("template_missing", {"card": card.card_id}, outbox=True)
+        return False
 
     # -- unloading -----------------------------------------------------------------------------
 

@@ -448,3 +448,15 @@ def test_operator_mode_times_out_later_than_a_resident_screen():
     assert w.s.step == Step.OPERATOR
     w(ev.Tick(), after=CFG.operator_timeout_s)
     assert w.s.step == Step.IDLE
+
+
+def test_policy_decides_and_says_why():
+    from kiosk.flow.policy import Policy, decide
+
+    assert decide(Policy(), "chip", True, True) == decide(Policy(), "chip", True, True)
+    assert decide(Policy(), "chip", True, True).why == "ticket+chip+face+liveness"
+    assert not decide(Policy(), "typed", True, False).release
+    assert not decide(Policy(), "typed", False, True).release
+    strict = Policy(nik_sources=("chip",))
+    assert decide(strict, "ocr", True, True).why == "refused: NIK by ocr not accepted for a pickup"
+    assert decide(Policy(require_liveness=False), "ocr", True, False).why == "ticket+ocr+face"

@@ -75,6 +75,15 @@ class FaceChecked:
     match: bool
     live: bool
     score: float
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class FacePrompt:
+    """The face check asks the resident for something (a msgid: 'Blink twice.', 'Come closer.')."""
+
+    visit: int
+    msgid: str
 
 
 @dataclass(frozen=True)
@@ -160,6 +169,7 @@ Event = (
     | NikRead
     | LookupDone
     | FaceChecked
+    | FacePrompt
     | VaultOutcome
     | OfficesLoaded
     | SlotsLoaded

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kiosk.flow import events as ev
@@ -32,6 +32,7 @@ from kiosk.flow.effects import (
     UnloadNext,
 )
 from kiosk.flow.model import BUSY_STEPS, CardStatus, Lookup, Office, OperatorNote, Reason, Session, Step
+from kiosk.flow.policy import Policy, decide
 from kiosk.i18n import N_
 from kiosk.identity.nik import Nik, mask_nik, parse_nik
 from kiosk.identity.ticket import Ticket
@@ -59,6 +60,7 @@ class FlowConfig:
     done_timeout_s: float = 30.0  # receipt / status / refusal screens go back to idle
     operator_timeout_s: float = 300.0  # operator mode with nobody touching it
     max_face_attempts: int = 3
+    policy: Policy = field(default_factory=Policy)
     max_wrong_taps: int = 3
     utc_offset_s: int = 8 * 3600  # WITA, Kota Kupang
     languages: tuple[str, ...] = ("id", "en")
@@ -264,11 +266,18 @@ def _on_face(s: Session, e: ev.Event, now: float, cfg: FlowConfig) -> Result:
     lk = s.lookup
     if lk is None or lk.card_id is None or lk.slot is None:  # cannot happen: FACE is entered with both
         return _refuse(s, now, Reason.SERVICE_UNAVAILABLE)
+    if isinstance(e, ev.FacePrompt) and _is_result_for(s, e):
+        return replace(s, face_prompt=e.msgid), ()
     if isinstance(e, ev.FaceChecked) and _is_result_for(s, e):
         attempts = s.face_attempts + 1
-        data = {"attempt": attempts, "match": e.match, "live": e.live, "score": round(e.score, 4)}
+        data: dict[str, object] = {"attempt": attempts, "match": e.match, "live": e.live, "score": round(e.score, 4)}
+        decision = decide(cfg.policy, s.nik_source, e.match, e.live)
+        data["policy"] = decision.why
+        if e.reason:
+            data["why"] = e.reason
+        s = replace(s, face_prompt=None)
         journal = Journal("face_check", data)
-        if e.match and e.live:
+        if decision.release:
             s2 = _goto(s, Step.RELEASE, now, face_attempts=attempts)
             return s2, (journal, ReleaseCard(s.visit, lk.slot, lk.card_id))
         if attempts >= cfg.max_face_attempts:
@@ -281,7 +290,7 @@ def _on_face(s: Session, e: ev.Event, now: float, cfg: FlowConfig) -> Result:
             return session, (journal, *effects)
         return replace(s, face_attempts=attempts, notice=Reason.FACE_RETRY), (journal,)
     if isinstance(e, ev.Press) and e.action == ev.RETRY_FACE and s.notice == Reason.FACE_RETRY:
-        return replace(s, notice=None), (StartFaceCheck(s.visit, lk.card_id),)
+        return replace(s, notice=None, face_prompt=None), (StartFaceCheck(s.visit, lk.card_id),)
     return s, ()
 
 

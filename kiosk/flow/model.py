@@ -153,6 +153,7 @@ class Session:
     nik_source: str | None = None  # chip | ocr | typed
     lookup: Lookup | None = None
     face_attempts: int = 0
+    face_prompt: str | None = None  # what the face check asks for now (a msgid)
     wrong_taps: int = 0
     offices: tuple[Office, ...] = ()
     office: Office | None = None

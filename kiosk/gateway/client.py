@@ -6,8 +6,9 @@ exceptions: `GatewayUnavailable` (link down, timeout, 5xx) and `GatewayRefused` 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -36,10 +37,11 @@ class ManifestCard:
     """A finished card assigned to this kiosk."""
 
     card_id: str
-    nik: str
+    nik: str = field(repr=False)  # never in a log line by accident
     chip_uid: str
     district: str
     ready_since: str
+    photo: bytes | None = field(default=None, repr=False)  # the recording photo: only for the face template
 
 
 class GatewayClient:
@@ -99,7 +101,15 @@ class GatewayClient:
     def manifest(self) -> list[ManifestCard]:
         data = self._call("GET", f"/v1/kiosks/{self.kiosk_id}/manifest")
         return [
-            ManifestCard(c["card_id"], c["nik"], c["chip_uid"], c["district"], c["ready_since"]) for c in data["cards"]
+            ManifestCard(
+                c["card_id"],
+                c["nik"],
+                c["chip_uid"],
+                c["district"],
+                c["ready_since"],
+                base64.b64decode(c["photo"]) if c.get("photo") else None,
+            )
+            for c in data["cards"]
         ]
 
     def lookup(self, nik: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ tests can issue tickets), and can be told to fail (down, slow, 5xx) for fault-in
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import logging
@@ -85,6 +86,7 @@ class GatewaySimulator:
         self.kiosk_id = kiosk_id
         self.api_key = api_key
         self.faults = Faults()
+        self.photos: dict[str, bytes] = {}  # card_id -> recording photo (tests and benchmarks set these)
         self.access_log: list[str] = []
         self.ticket_key = Ed25519PrivateKey.from_private_bytes(
             (f"loket-queue-{seed}".encode() * 4)[:32]
@@ -178,7 +180,17 @@ class GatewaySimulator:
                 "WHERE status='ready_here' AND office_id=? ORDER BY card_id",
                 (office,),
             ).fetchall()
-        cards = [{"card_id": r[0], "nik": r[1], "chip_uid": r[2], "district": r[3], "ready_since": r[4]} for r in rows]
+        cards = [
+            {
+                "card_id": r[0],
+                "nik": r[1],
+                "chip_uid": r[2],
+                "district": r[3],
+                "ready_since": r[4],
+                "photo": base64.b64encode(self.photos[r[0]]).decode() if r[0] in self.photos else None,
+            }
+            for r in rows
+        ]
         return {"kiosk_id": kiosk_id, "office_id": office, "version": len(cards), "cards": cards}
 
     def lookup(self, kiosk_id: str, nik: str) -> dict[str, Any]:

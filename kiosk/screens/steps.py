@@ -78,9 +78,11 @@ class FaceScreen(StepScreen):
     """Face check: look at the camera."""
 
     can_retry = BooleanProperty(False)
+    prompt_msgid = StringProperty("")  # what the liveness challenge asks for now
 
     def show(self, s: Session) -> None:
         self.can_retry = s.notice == Reason.FACE_RETRY
+        self.prompt_msgid = s.face_prompt or ""
 
 
 class ReleaseScreen(StepScreen):

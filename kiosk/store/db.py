@@ -72,6 +72,11 @@ CREATE TABLE IF NOT EXISTS alarms (
     raised REAL NOT NULL,
     data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS templates (
+    card_id TEXT PRIMARY KEY,
+    sealed BLOB NOT NULL,
+    created REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS used_tickets (
     ticket_id TEXT PRIMARY KEY,
     used REAL NOT NULL
@@ -139,6 +144,7 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute("PRAGMA secure_delete=ON")  # erased templates are overwritten, not just unlinked
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -302,6 +308,7 @@ class Store:
             if row is None:
                 raise LookupError(f"slot {slot} holds no card")
             db.execute("DELETE FROM inventory WHERE slot=?", (slot,))
+            db.execute("DELETE FROM templates WHERE card_id=?", (row[1],))
             db.execute("DELETE FROM alarms WHERE name=?", (f"slot:{slot}",))
             data = {"slot": slot, "card": row[1], "reason": reason, "operator": operator}
             self._append(db, "card_unloaded", data)
@@ -357,8 +364,9 @@ class Store:
             db.execute(
                 "UPDATE releases SET outcome=?, finished=? WHERE id=?", (outcome, float(self._clock()), release_id)
             )
-            if outcome == "taken":
+            if outcome == "taken":  # the card left: so do its record and its face template
                 db.execute("DELETE FROM inventory WHERE slot=?", (slot,))
+                db.execute("DELETE FROM templates WHERE card_id=?", (card_id,))
             elif outcome in OUT_OF_SERVICE_OUTCOMES:
                 db.execute("UPDATE inventory SET out_of_service=1 WHERE slot=?", (slot,))
             data = {"release": release_id, "slot": slot, "card": card_id, "outcome": outcome, "audit": audit}
@@ -405,3 +413,21 @@ class Store:
         with self._lock:
             rows = self._db.execute("SELECT name, data FROM alarms ORDER BY raised").fetchall()
         return {r[0]: json.loads(r[1]) for r in rows}
+
+    # -- face templates (sealed by the caller; erased with the card) --------------------------
+
+    def put_template(self, card_id: str, sealed: bytes) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO templates(card_id, sealed, created) VALUES (?,?,?)",
+                (card_id, sealed, float(self._clock())),
+            )
+
+    def template(self, card_id: str) -> bytes | None:
+        with self._lock:
+            row = self._db.execute("SELECT sealed FROM templates WHERE card_id=?", (card_id,)).fetchone()
+        return bytes(row[0]) if row else None
+
+    def template_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM templates").fetchone()[0])
