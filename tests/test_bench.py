@@ -32,3 +32,9 @@ def test_bench_faces_on_the_shared_pairs(capsys):
     assert {"genuine", "impostor", "fnmr", "fmr", "threshold", "ms_detect", "ms_embed"} <= set(result)
     assert (result["genuine"], result["impostor"]) == (140, 380)
     assert result["fmr"] == 0.0, "no impostor pair may match at the configured threshold"
+
+
+def test_bench_outbox_prints_its_figures_and_loses_nothing(capsys, tmp_path):
+    result = bench(capsys, "outbox", "--events", "1200", "--dir", str(tmp_path))
+    assert {"events", "drain_seconds", "append_ms_p50", "append_ms_p99"} <= set(result)
+    assert (result["events"], result["received"], result["lost"], result["duplicated"]) == (1200, 1200, 0, 0)

@@ -137,3 +137,26 @@ def test_nik_never_travels_in_a_url(sim, client):
     client.resolve_chip("04DEADBEEF0000")
     assert len(sim.access_log) >= 4
     assert all(r.nik not in line for line in sim.access_log)
+
+
+def test_outbox_backs_off_with_jitter_while_down_and_delivers_once_after(sim, client, tmp_path):
+    from kiosk.store import Store
+    from kiosk.sync.worker import SyncWorker
+
+    store = Store(tmp_path / "k.db")
+    for n in range(120):
+        store.journal("face_check", {"n": n}, outbox=True)
+    worker = SyncWorker(store, client, batch=50, interval_s=2.0)
+    sim.faults.down = True
+    waits = []
+    for _ in range(5):
+        assert worker.drain_once() == 0
+        waits.append(worker.next_wait())
+    assert worker.link_up is False and worker.offline_since is not None
+    # 2 s, then about 4, 8, 16, 32 s: each with up to 1 s of jitter, so kiosks do not return in step
+    for wait, low in zip(waits, [2, 4, 8, 16, 32], strict=True):
+        assert low <= wait <= low + 1.0
+    sim.faults.down = False
+    assert worker.drain_once() == 120
+    assert worker.link_up is True and worker.offline_since is None and worker.next_wait() == 2.0
+    assert sum(sim.event_counts().values()) == 120 and sim.events_redelivered() == 0

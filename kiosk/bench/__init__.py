@@ -23,6 +23,11 @@ def add_bench_parsers(bench: argparse.ArgumentParser) -> None:
     ocr.add_argument("--cards", type=int, default=30, help="cards per level (default 30)")
     ocr.add_argument("--seed", type=int, default=1)
     ocr.add_argument("--json", action="store_true")
+    outbox = sub.add_parser("outbox", help="outbox append latency (fsync) and drain time to the loopback gateway")
+    outbox.add_argument("--events", type=int, default=10_000)
+    outbox.add_argument("--batch", type=int, default=500, help="events per request (the contract's cap is 500)")
+    outbox.add_argument("--dir", type=Path, help="where to put the databases: the kiosk's data disk (default: /tmp)")
+    outbox.add_argument("--json", action="store_true")
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -39,6 +44,11 @@ def run_bench(args: argparse.Namespace) -> int:
 
         result = faces.run(args.folder, args.pairs, args.threshold)
         text = faces.report(result)
+    elif args.bench == "outbox":
+        import kiosk.bench.outbox as outbox
+
+        result = outbox.run(args.events, args.batch, args.dir)
+        text = outbox.report(result)
     else:
         import kiosk.bench.ocr as ocr
 

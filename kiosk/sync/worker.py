@@ -1,15 +1,31 @@
 """The sync worker: delivers outbox events to the gateway in batches, at least once (the gateway
-deduplicates by event ID, so the effect is exactly once)."""
+deduplicates by event ID, so the effect is exactly once). Batches go in outbox order, so the events of
+one card arrive in the order they happened. While the link is down the worker backs off exponentially
+with jitter (urllib3's Retry computes it), so a fleet coming back online does not arrive all at once."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+
+from urllib3.util.retry import Retry
 
 from kiosk.gateway.client import GatewayClient, GatewayError
 from kiosk.store import Store
 
 log = logging.getLogger(__name__)
+MAX_BATCH = 500  # the contract's cap per request (openapi.yaml: sendEvents maxItems)
+BACKOFF = Retry(
+    total=None,
+    connect=None,
+    read=None,
+    status=None,
+    other=None,
+    backoff_factor=2.0,
+    backoff_max=300,
+    backoff_jitter=1.0,
+)
 
 
 class SyncWorker:
@@ -18,9 +34,11 @@ class SyncWorker:
     def __init__(self, store: Store, gateway: GatewayClient, batch: int = 100, interval_s: float = 2.0) -> None:
         self.store = store
         self.gateway = gateway
-        self.batch = batch
+        self.batch = min(batch, MAX_BATCH)
         self.interval_s = interval_s
         self.link_up: bool | None = None
+        self.offline_since: float | None = None  # wall-clock time of the first failure of this outage
+        self._backoff = BACKOFF
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -30,7 +48,6 @@ class SyncWorker:
         while True:
             items = self.store.pending(self.batch)
             if not items:
-                self.link_up = True
                 return delivered
             events = [
                 {"id": i.event_id, "kind": i.kind, "seq": i.seq, "ordering_key": i.ordering_key, "payload": i.payload}
@@ -42,8 +59,13 @@ class SyncWorker:
                 self.store.mark_attempt([i.event_id for i in items])
                 if self.link_up is not False:
                     log.warning("outbox delivery paused: %s (%d pending)", exc, self.store.pending_count())
+                    self.offline_since = time.time()
                 self.link_up = False
+                self._backoff = self._backoff.increment(method="POST", url="/v1/events", error=exc)
                 return delivered
+            if self.link_up is False:
+                log.info("outbox delivery resumed after %.0f s offline", time.time() - (self.offline_since or 0))
+            self.link_up, self.offline_since, self._backoff = True, None, BACKOFF
             done = list(answer.get("accepted", [])) + list(answer.get("duplicates", []))
             self.store.mark_delivered(done)
             delivered += len(done)
@@ -54,8 +76,12 @@ class SyncWorker:
         self._thread = threading.Thread(target=self._run, name="kiosk-sync", daemon=True)
         self._thread.start()
 
+    def next_wait(self) -> float:
+        """Seconds until the next try: the interval, or the backoff while the link is down."""
+        return max(self.interval_s, self._backoff.get_backoff_time())
+
     def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
+        while not self._stop.wait(self.next_wait()):
             try:
                 self.drain_once()
             except Exception:
