@@ -246,6 +246,7 @@ def run_kiosk(cfg: KioskConfig, parts: Parts, health: Health, windowed: bool = F
         attach(lambda: core.last_frame, core.templates.get)
     parts.reader.start()
     sync = SyncWorker(store, client)
+    sync.after_sync.append(core.refresh_leases)
     sync.start()
     _window_setup(windowed or not cfg.fullscreen, 1280, 800)
     try:

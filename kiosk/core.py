@@ -38,7 +38,7 @@ from kiosk.identity.operator import Attempts, judge
 from kiosk.identity.printed_nik import NoNikReader, PrintedNikReader
 from kiosk.identity.qr import QrScanner
 from kiosk.identity.templates import Enrol, Templates
-from kiosk.identity.ticket import Ticket, TicketRefusal, public_key_from_hex, verify_ticket
+from kiosk.identity.ticket import Service, Ticket, TicketRefusal, public_key_from_hex, verify_ticket
 from kiosk.ops.health import Health, State
 from kiosk.store import Store
 from kiosk.store.sealed import Sealer
@@ -376,6 +376,9 @@ class KioskCore:
         return ev.PinChecked(e.visit, verdict.ok, verdict.reason)
 
     def _resolve_chip(self, e: fx.ResolveChip) -> ev.Event:
+        local = self.store.nik_for_old_chip(e.uid)  # a holder whose new card is here: no gateway needed
+        if local is not None:
+            return ev.ChipResolved(e.visit, local)
         try:
             return ev.ChipResolved(e.visit, self.gateway.resolve_chip(e.uid))
         except GatewayUnavailable:
@@ -385,18 +388,40 @@ class KioskCore:
         card = self.store.card_for_nik(nik)
         if card is not None and not card.out_of_service and not self.desk.releases_stopped():
             return Lookup(CardStatus.READY_HERE, card.card_id, card.slot, card.chip_uid)
+        key = self._nik_key(nik)
         try:
             answer = self.gateway.lookup(nik)
-        except (GatewayUnavailable, GatewayRefused) as exc:
+        except GatewayUnavailable as exc:
             log.warning("lookup for %s failed: %s", mask_nik(nik), exc)
+            return self._lookup_offline(key)
+        except GatewayRefused as exc:
+            log.warning("lookup for %s refused: %s", mask_nik(nik), exc)
             return Lookup(CardStatus.UNAVAILABLE)
         status = CardStatus(answer["status"])
         if status == CardStatus.READY_HERE:  # at this office, but not in this kiosk's vault: the counter
             status = CardStatus.READY_ELSEWHERE
             answer.setdefault("office_name", self.cfg.office)
+        today = self.cfg.flow.today(self.clock()).isoformat()
+        self.store.remember_status(key, status.value, answer.get("office_name"), today)
         return Lookup(
             status, answer.get("card_id"), office_name=answer.get("office_name"), known_at=answer.get("since")
         )
+
+    def _nik_key(self, nik: str) -> str:
+        """The status cache's key: an HMAC of the NIK under this kiosk's sealing key (no NIK at rest)."""
+        return self.templates.sealer.keyed_digest(nik)
+
+    def _lookup_offline(self, key: str) -> Lookup:
+        """With the link down: the last status this kiosk saw, marked as possibly out of date; or, for a
+        recording ticket, 'never recorded' (the office's queue system issued it for that)."""
+        known = self.store.known_status(key)
+        if known is not None:
+            status, office_name, known_at = known
+            return Lookup(CardStatus(status), office_name=office_name, known_at=known_at, stale=True)
+        ticket = self.session.ticket
+        if ticket is not None and ticket.service == Service.RECORDING:
+            return Lookup(CardStatus.NEVER_RECORDED, stale=True)
+        return Lookup(CardStatus.UNAVAILABLE)
 
     def _face(self, e: fx.StartFaceCheck) -> ev.Event:
         result = self.parts.face.verify(e.card_id, lambda msgid: self.post(ev.FacePrompt(e.visit, msgid)))
@@ -405,16 +430,22 @@ class KioskCore:
     def _offices(self) -> tuple[Office, ...]:
         try:
             return tuple(Office(o["office_id"], o["name"], o["district"]) for o in self.gateway.offices())
-        except (GatewayUnavailable, GatewayRefused) as exc:
-            log.warning("offices unavailable: %s", exc)
+        except GatewayUnavailable as exc:  # offline: the offices where this kiosk holds leased places
+            log.warning("offices unavailable (%s): offering the leased ones", exc)
+            return tuple(Office(*row) for row in self.store.lease_offices())
+        except GatewayRefused as exc:
+            log.warning("offices refused: %s", exc)
             return ()
 
     def _slots(self, office_id: str) -> tuple[Slot, ...]:
-        today = self.cfg.flow.today(self.clock())
+        first = self.cfg.flow.today(self.clock()) + dt.timedelta(days=1)
         try:
-            rows = self.gateway.slots(office_id, today + dt.timedelta(days=1))
-        except (GatewayUnavailable, GatewayRefused) as exc:
-            log.warning("slots unavailable: %s", exc)
+            rows = self.gateway.slots(office_id, first)
+        except GatewayUnavailable as exc:
+            log.warning("slots unavailable (%s): offering the leased ones", exc)
+            return tuple(Slot(d, t, n) for d, t, n in self.store.lease_slots(office_id, first.isoformat()))
+        except GatewayRefused as exc:
+            log.warning("slots refused: %s", exc)
             return ()
         return tuple(Slot(r["day"], r["time"], int(r["remaining"])) for r in rows)
 
@@ -422,15 +453,43 @@ class KioskCore:
         office = next((o for o in self.session.offices if o.office_id == e.office_id), None)
         if office is None:
             return ev.BookingDone(e.visit, None, Reason.BOOKING_FAILED)
+        booking_id = uuid.uuid4().hex
         try:
-            answer = self.gateway.book(uuid.uuid4().hex, e.nik, e.office_id, e.day, e.time)
+            answer = self.gateway.book(booking_id, e.nik, e.office_id, e.day, e.time)
         except GatewayRefused as exc:
             reason = Reason.SLOT_TAKEN if exc.code == "slot_full" else Reason.BOOKING_FAILED
             return ev.BookingDone(e.visit, None, reason)
         except GatewayUnavailable:
-            return ev.BookingDone(e.visit, None, Reason.SERVICE_UNAVAILABLE)
+            return self._book_offline(e, office, booking_id)
         booking = Booking(answer["code"], office, e.day, e.time)
         return ev.BookingDone(e.visit, booking)
+
+    def _book_offline(self, e: fx.Book, office: Office, booking_id: str) -> ev.Event:
+        """Book on this kiosk's lease; the gateway confirms it from the outbox when the link is back."""
+        code = "L" + booking_id[:8].upper()
+        payload = {
+            "booking_id": booking_id,
+            "nik": e.nik,
+            "office_id": e.office_id,
+            "day": e.day,
+            "time": e.time,
+            "code": code,
+            "kiosk": self.cfg.kiosk_id,
+        }
+        if not self.store.book_on_lease(payload):
+            return ev.BookingDone(e.visit, None, Reason.OFFLINE_FULL)
+        log.info("booked offline on the lease: %s %s %s", e.office_id, e.day, e.time)
+        return ev.BookingDone(e.visit, Booking(code, office, e.day, e.time))
+
+    def refresh_leases(self, days: int = 7) -> bool:
+        """Ask the gateway for this kiosk's leased places (called by the sync worker while the link is up)."""
+        first = self.cfg.flow.today(self.clock()) + dt.timedelta(days=1)
+        try:
+            rows = self.gateway.leases(first, days)
+        except (GatewayUnavailable, GatewayRefused) as exc:
+            log.info("leases not refreshed: %s", exc)
+            return False
+        return self.store.replace_leases(rows)
 
     # -- printed documents --------------------------------------------------------------------
 
@@ -485,7 +544,7 @@ class KioskCore:
             if card.card_id in held or not free:
                 continue
             slot = free.pop(0)
-            self.store.load_card(slot, card.card_id, card.nik, card.chip_uid)
+            self.store.load_card(slot, card.card_id, card.nik, card.chip_uid, old_chip_uid=card.old_chip_uid)
             self.desk.enrol(card)
             put = getattr(self.parts.vault, "put", None)
             if put:

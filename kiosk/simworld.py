@@ -119,6 +119,9 @@ def build_world(
     core = KioskCore(cfg, store, client, parts, clock=clock, executor=executor, health=health)
     card_reader.start()
     core.load_vault_from_manifest()
+    sync = SyncWorker(store, client)
+    sync.after_sync.append(core.refresh_leases)  # offline booking places, refreshed while the link is up
+    core.refresh_leases()
     return World(
         cfg,
         gateway,
@@ -130,7 +133,7 @@ def build_world(
         vault,
         printer,
         indicators,
-        SyncWorker(store, client),
+        sync,
         card_reader,
         binder,
     )
@@ -151,6 +154,7 @@ class RealCardBinder:
         if self.cfg.operator_for(event.uid) or self.gateway.known_chip(event.uid):
             return
         self.gateway.bind_old_chip(r.nik, event.uid)
+        self.store.rebind_old_chip(r.nik, event.uid)
         card = self.store.card_for_nik(r.nik)
         if card is not None:
             self.store.rebind_chip(card.card_id, event.uid)

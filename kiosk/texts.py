@@ -71,6 +71,10 @@ REASONS: dict[Reason, tuple[str, str]] = {
     Reason.NO_SLOTS: (N_("This office has no free times in the next two weeks."), N_("Please choose another office.")),
     Reason.SLOT_TAKEN: (N_("Someone just took that time."), N_("Please choose another time.")),
     Reason.BOOKING_FAILED: (N_("The booking could not be made."), N_("Please try again or see an officer.")),
+    Reason.OFFLINE_FULL: (
+        N_("The connection to the central system is down, and this kiosk's places for that time are used up."),
+        N_("Please choose another time or day, or come back later."),
+    ),
     Reason.PIN_WRONG: (N_("Wrong PIN."), N_("Try again. After 5 wrong PINs the card is locked for a while.")),
     Reason.PIN_WAIT: (N_("Please wait a few seconds."), N_("Then type the PIN again.")),
     Reason.OPERATOR_LOCKED: (

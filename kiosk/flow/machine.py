@@ -346,8 +346,8 @@ def _on_booking(s: Session, e: ev.Event, now: float, cfg: FlowConfig) -> Result:
                 "provisional": e.booking.provisional,
             }
             return _goto(s, Step.BOOKED, now, booking=e.booking), (Journal("booked", data),)
-        if e.reason == Reason.SLOT_TAKEN and s.office:
-            s2 = replace(_goto(s, Step.CHOOSE_TIME, now), notice=Reason.SLOT_TAKEN)
+        if e.reason in (Reason.SLOT_TAKEN, Reason.OFFLINE_FULL) and s.office:
+            s2 = replace(_goto(s, Step.CHOOSE_TIME, now), notice=e.reason)
             return s2, (LoadSlots(s.visit, s.office.office_id),)
         return _refuse(s, now, e.reason or Reason.BOOKING_FAILED)
     return s, ()

@@ -42,6 +42,7 @@ class ManifestCard:
     district: str
     ready_since: str
     photo: bytes | None = field(default=None, repr=False)  # the recording photo: only for the face template
+    old_chip_uid: str | None = None  # the holder's old card: recognised locally when the link is down
 
 
 class GatewayClient:
@@ -108,6 +109,7 @@ class GatewayClient:
                 c["district"],
                 c["ready_since"],
                 base64.b64decode(c["photo"]) if c.get("photo") else None,
+                c.get("old_chip_uid"),
             )
             for c in data["cards"]
         ]
@@ -138,6 +140,11 @@ class GatewayClient:
     def book(self, booking_id: str, nik: str, office_id: str, day: str, time: str) -> dict[str, Any]:
         body = {"booking_id": booking_id, "nik": nik, "office_id": office_id, "day": day, "time": time}
         return self._call("POST", "/v1/bookings", body)
+
+    def leases(self, start: dt.date, days: int = 7, per_slot: int = 1) -> list[dict[str, Any]]:
+        """Recording places set aside for this kiosk's offline bookings (idempotent per slot)."""
+        body = {"from": start.isoformat(), "days": days, "per_slot": per_slot}
+        return list(self._call("POST", f"/v1/kiosks/{self.kiosk_id}/leases", body)["leases"])
 
     def send_events(self, events: list[dict[str, Any]]) -> dict[str, Any]:
         return self._call("POST", "/v1/events", {"events": events})

@@ -13,6 +13,7 @@ import logging
 import random
 import re
 import secrets
+import socket
 import sqlite3
 import threading
 import time
@@ -47,6 +48,10 @@ CREATE TABLE IF NOT EXISTS events (
     event_id TEXT PRIMARY KEY, kiosk_id TEXT, kind TEXT, payload TEXT, received REAL, deliveries INTEGER);
 CREATE TABLE IF NOT EXISTS heartbeats (kiosk_id TEXT PRIMARY KEY, at REAL, payload TEXT);
 CREATE TABLE IF NOT EXISTS kiosks (kiosk_id TEXT PRIMARY KEY, office_id TEXT, api_key TEXT);
+CREATE TABLE IF NOT EXISTS leases (
+    kiosk_id TEXT, office_id TEXT, day TEXT, time TEXT, granted INTEGER, used INTEGER DEFAULT 0,
+    PRIMARY KEY (kiosk_id, office_id, day, time));
+CREATE TABLE IF NOT EXISTS conflicts (event_id TEXT PRIMARY KEY, kiosk_id TEXT, kind TEXT, detail TEXT, at REAL);
 """
 TIMES = ("08:00", "09:00", "10:00", "11:00", "13:00", "14:00", "15:00")
 
@@ -66,6 +71,7 @@ class Faults:
     down: bool = False  # every request answers 503
     delay_s: float = 0.0  # sleep before answering
     error_every: int = 0  # every Nth request answers 500 (0: never)
+    drop_every: int = 0  # every Nth request is carried out, then the connection drops mid-answer (0: never)
     _count: int = field(default=0, repr=False)
 
 
@@ -176,7 +182,7 @@ class GatewaySimulator:
         office = self._kiosk_office(kiosk_id)
         with self._lock:
             rows = self._db.execute(
-                "SELECT card_id, nik, new_chip_uid, district, since FROM residents "
+                "SELECT card_id, nik, new_chip_uid, district, since, old_chip_uid FROM residents "
                 "WHERE status='ready_here' AND office_id=? ORDER BY card_id",
                 (office,),
             ).fetchall()
@@ -187,6 +193,7 @@ class GatewaySimulator:
                 "chip_uid": r[2],
                 "district": r[3],
                 "ready_since": r[4],
+                "old_chip_uid": r[5],
                 "photo": base64.b64encode(self.photos[r[0]]).decode() if r[0] in self.photos else None,
             }
             for r in rows
@@ -274,20 +281,121 @@ class GatewaySimulator:
         return {"booking_id": booking_id, "code": code, "office_id": office_id, "day": day, "time": t}
 
     def accept_events(self, kiosk_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+        """Store each event once by its ID and apply its effect once; a repeat is only counted."""
         accepted, duplicates = [], []
         with self._lock:
-            for e in events:
-                event_id = _require(e, "id")
-                cur = self._db.execute("UPDATE events SET deliveries = deliveries + 1 WHERE event_id=?", (event_id,))
-                if cur.rowcount:
-                    duplicates.append(event_id)
-                    continue
-                self._db.execute(
-                    "INSERT INTO events VALUES (?,?,?,?,?,1)",
-                    (event_id, kiosk_id, _require(e, "kind"), json.dumps(e.get("payload", {})), time.time()),
-                )
-                accepted.append(event_id)
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for e in events:
+                    event_id = _require(e, "id")
+                    cur = self._db.execute(
+                        "UPDATE events SET deliveries = deliveries + 1 WHERE event_id=?", (event_id,)
+                    )
+                    if cur.rowcount:
+                        duplicates.append(event_id)
+                        continue
+                    kind, payload = _require(e, "kind"), e.get("payload", {})
+                    self._db.execute(
+                        "INSERT INTO events VALUES (?,?,?,?,?,1)",
+                        (event_id, kiosk_id, kind, json.dumps(payload), time.time()),
+                    )
+                    self._apply(kiosk_id, event_id, kind, payload)
+                    accepted.append(event_id)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
         return {"accepted": accepted, "duplicates": duplicates}
+
+    def _apply(self, kiosk_id: str, event_id: str, kind: str, payload: dict[str, Any]) -> None:
+        """What an event changes at the gateway (inside accept_events' transaction)."""
+        if kind == "handover":
+            self._collected(payload)
+        elif kind == "ticket_consumed":
+            ticket = str(payload.get("ticket_id", ""))
+            row = self._db.execute("SELECT kiosk_id FROM consumed_tickets WHERE ticket_id=?", (ticket,)).fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO consumed_tickets VALUES (?,?,?)", (ticket, kiosk_id, time.time()))
+            elif row[0] != kiosk_id:  # used at two kiosks while they were offline: staff must look
+                self._conflict(event_id, kiosk_id, "ticket_used_twice", f"ticket {ticket} also used at {row[0]}")
+        elif kind == "booking_offline":
+            self._book_on_lease(kiosk_id, event_id, payload)
+
+    def _conflict(self, event_id: str, kiosk_id: str, kind: str, detail: str) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO conflicts VALUES (?,?,?,?,?)", (event_id, kiosk_id, kind, detail, time.time())
+        )
+
+    def _book_on_lease(self, kiosk_id: str, event_id: str, p: dict[str, Any]) -> None:
+        booking_id = str(p.get("booking_id", ""))
+        if self._db.execute("SELECT 1 FROM bookings WHERE booking_id=?", (booking_id,)).fetchone():
+            # booked online already, but the answer never reached the kiosk, which then booked on its lease
+            # with the same ID: one place, and the code the resident holds is the kiosk's
+            self._db.execute("UPDATE bookings SET code=? WHERE booking_id=?", (p.get("code"), booking_id))
+            return
+        key = (kiosk_id, p.get("office_id"), p.get("day"), p.get("time"))
+        cur = self._db.execute(
+            "UPDATE leases SET used = used + 1 "
+            "WHERE kiosk_id=? AND office_id=? AND day=? AND time=? AND used < granted",
+            key,
+        )
+        if cur.rowcount != 1:
+            self._conflict(event_id, kiosk_id, "booking_beyond_lease", f"booking {booking_id} has no leased place")
+            return
+        self._db.execute(
+            "INSERT INTO bookings VALUES (?,?,?,?,?,?,?)",
+            (booking_id, p.get("nik"), p.get("office_id"), p.get("day"), p.get("time"), p.get("code"), time.time()),
+        )
+
+    def grant_leases(self, kiosk_id: str, start: str, days: int, per_slot: int) -> dict[str, Any]:
+        """Set aside up to `per_slot` places of every slot of every office for `days` days for this kiosk's
+        offline bookings (once per slot: asking again returns what is leased). Returns what is left."""
+        end = (dt.date.fromisoformat(start) + dt.timedelta(days=days)).isoformat()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = self._db.execute(
+                    "SELECT s.office_id, s.day, s.time, s.capacity - s.booked FROM slots s "
+                    "LEFT JOIN leases l ON l.kiosk_id=? AND l.office_id=s.office_id AND l.day=s.day AND l.time=s.time "
+                    "WHERE s.day>=? AND s.day<? AND l.kiosk_id IS NULL",
+                    (kiosk_id, start, end),
+                ).fetchall()
+                for office_id, day, t, free in rows:
+                    n = max(0, min(per_slot, free))
+                    self._db.execute(
+                        "UPDATE slots SET booked = booked + ? WHERE office_id=? AND day=? AND time=?",
+                        (n, office_id, day, t),
+                    )
+                    self._db.execute(
+                        "INSERT INTO leases(kiosk_id, office_id, day, time, granted) VALUES (?,?,?,?,?)",
+                        (kiosk_id, office_id, day, t, n),
+                    )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            leased = self._db.execute(
+                "SELECT l.office_id, o.name, o.district, l.day, l.time, l.granted - l.used FROM leases l "
+                "JOIN offices o ON o.office_id = l.office_id WHERE l.kiosk_id=? AND l.day>=? AND l.day<? "
+                "AND l.granted > l.used ORDER BY l.office_id, l.day, l.time",
+                (kiosk_id, start, end),
+            ).fetchall()
+        return {
+            "kiosk_id": kiosk_id,
+            "leases": [
+                {"office_id": r[0], "office_name": r[1], "district": r[2], "day": r[3], "time": r[4], "remaining": r[5]}
+                for r in leased
+            ],
+        }
+
+    def booking_codes(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT code FROM bookings")]
+
+    def conflicts(self) -> list[tuple[str, str]]:
+        """(kind, detail) of every conflict events revealed (for tests)."""
+        with self._lock:
+            return [(r[0], r[1]) for r in self._db.execute("SELECT kind, detail FROM conflicts ORDER BY at")]
 
     def bind_old_chip(self, nik: str, uid: str) -> None:
         """Make `uid` the chip of this resident's old KTP (the demo binds a real card this way)."""
@@ -319,6 +427,11 @@ class GatewaySimulator:
         with self._lock:
             rows = self._db.execute("SELECT kind, COUNT(*) FROM events GROUP BY kind").fetchall()
         return {r[0]: r[1] for r in rows}
+
+    def event_ids(self) -> set[str]:
+        """Every event ID received (once each, however often delivered)."""
+        with self._lock:
+            return {r[0] for r in self._db.execute("SELECT event_id FROM events")}
 
     def events_redelivered(self) -> int:
         with self._lock:
@@ -403,6 +516,13 @@ def _routes(sim: GatewaySimulator) -> list[Route]:
         ("POST", re.compile(r"/v1/bookings"), lambda k, m, b, q: sim.book(b)),
         ("POST", re.compile(r"/v1/events"), lambda k, m, b, q: sim.accept_events(k, b.get("events", []))),
         ("POST", re.compile(r"/v1/kiosks/(?P<kid>[\w-]+)/heartbeat"), lambda k, m, b, q: sim.heartbeat(own(k, m), b)),
+        (
+            "POST",
+            re.compile(r"/v1/kiosks/(?P<kid>[\w-]+)/leases"),
+            lambda k, m, b, q: sim.grant_leases(
+                own(k, m), _require(b, "from"), int(b.get("days", 7)), int(b.get("per_slot", 1))
+            ),
+        ),
     ]
 
 
@@ -416,12 +536,18 @@ def _make_handler(sim: GatewaySimulator) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("gateway-sim: " + format, *args)
 
-        def _answer(self, status: int, body: dict[str, Any]) -> None:
+        def _answer(self, status: int, body: dict[str, Any], drop: bool = False) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
+            if drop:  # the work is done, but the kiosk never hears the whole answer
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             self.wfile.write(data)
 
         def _handle(self, method: str) -> None:
@@ -438,6 +564,7 @@ def _make_handler(sim: GatewaySimulator) -> type[BaseHTTPRequestHandler]:
                 faults._count += 1
                 if faults.error_every and faults._count % faults.error_every == 0:
                     raise ApiError(500, "internal", "simulated server error")
+                drop = bool(faults.drop_every) and faults._count % faults.drop_every == 0
                 if url.path == "/healthz":
                     return self._answer(200, {"ok": True})
                 for route_method, pattern, fn in routes:
@@ -452,20 +579,28 @@ def _make_handler(sim: GatewaySimulator) -> type[BaseHTTPRequestHandler]:
                             raise ApiError(400, "bad_request", "body is not JSON") from None
                         if not isinstance(body, dict):
                             raise ApiError(400, "bad_request", "body must be a JSON object")
-                        return self._answer(200, fn(kiosk, m.groupdict(), body, parse_qs(url.query)))
+                        return self._answer(200, fn(kiosk, m.groupdict(), body, parse_qs(url.query)), drop)
                 raise ApiError(404, "not_found", f"no route {method} {url.path}")
             except ApiError as exc:
                 self._answer(exc.status, {"error": exc.code, "message": exc.message})
             except (ValueError, KeyError) as exc:
                 self._answer(400, {"error": "bad_request", "message": str(exc)})
+            except (BrokenPipeError, ConnectionResetError):
+                raise
             except Exception:  # a simulator bug must still answer, and be visible
                 log.exception("gateway simulator failed")
                 self._answer(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal", "message": "simulator error"})
 
+        def _serve(self, method: str) -> None:
+            try:
+                self._handle(method)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout): nothing to tell
+                log.debug("gateway-sim: client went away during %s %s", method, self.path)
+
         def do_GET(self) -> None:
-            self._handle("GET")
+            self._serve("GET")
 
         def do_POST(self) -> None:
-            self._handle("POST")
+            self._serve("POST")
 
     return Handler

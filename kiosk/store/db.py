@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS inventory (
     nik TEXT NOT NULL,
     chip_uid TEXT NOT NULL,
     loaded REAL NOT NULL,
-    out_of_service INTEGER NOT NULL DEFAULT 0
+    out_of_service INTEGER NOT NULL DEFAULT 0,
+    old_chip_uid TEXT
 );
 CREATE TABLE IF NOT EXISTS releases (
     id TEXT PRIMARY KEY,
@@ -76,6 +77,21 @@ CREATE TABLE IF NOT EXISTS templates (
     card_id TEXT PRIMARY KEY,
     sealed BLOB NOT NULL,
     created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leases (
+    office_id TEXT NOT NULL,
+    office_name TEXT NOT NULL,
+    district TEXT NOT NULL,
+    day TEXT NOT NULL,
+    time TEXT NOT NULL,
+    remaining INTEGER NOT NULL,
+    PRIMARY KEY (office_id, day, time)
+);
+CREATE TABLE IF NOT EXISTS known_status (
+    nik_key TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    office_name TEXT,
+    known_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS used_tickets (
     ticket_id TEXT PRIMARY KEY,
@@ -146,6 +162,9 @@ class Store:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute("PRAGMA secure_delete=ON")  # erased templates are overwritten, not just unlinked
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(inventory)")}
+        if "old_chip_uid" not in columns:  # a store from before the offline manifest
+            self._db.execute("ALTER TABLE inventory ADD COLUMN old_chip_uid TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -237,6 +256,11 @@ class Store:
             ).fetchall()
         return [OutboxItem(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
 
+    def outbox_ids(self) -> set[str]:
+        """The IDs of every event ever queued (delivered or not)."""
+        with self._lock:
+            return {r[0] for r in self._db.execute("SELECT id FROM outbox")}
+
     def pending_count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM outbox WHERE delivered IS NULL").fetchone()[0])
@@ -288,12 +312,20 @@ class Store:
 
     # -- vault inventory ----------------------------------------------------------------------
 
-    def load_card(self, slot: int, card_id: str, nik: str, chip_uid: str, operator: str | None = None) -> None:
+    def load_card(
+        self,
+        slot: int,
+        card_id: str,
+        nik: str,
+        chip_uid: str,
+        operator: str | None = None,
+        old_chip_uid: str | None = None,
+    ) -> None:
         """Record a card put into a slot (journaled, and reported to the gateway)."""
         with self._tx() as db:
             db.execute(
-                "INSERT INTO inventory(slot, card_id, nik, chip_uid, loaded) VALUES (?,?,?,?,?)",
-                (slot, card_id, nik, chip_uid.upper(), float(self._clock())),
+                "INSERT INTO inventory(slot, card_id, nik, chip_uid, loaded, old_chip_uid) VALUES (?,?,?,?,?,?)",
+                (slot, card_id, nik, chip_uid.upper(), float(self._clock()), old_chip_uid and old_chip_uid.upper()),
             )
             data = {"slot": slot, "card": card_id, "operator": operator}
             self._append(db, "card_loaded", data)
@@ -315,6 +347,12 @@ class Store:
             self._enqueue(db, "card_unloaded", data, row[1])
             return InventoryCard(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
 
+    def rebind_old_chip(self, nik: str, uid: str) -> None:
+        """The demo's real-card binding: `uid` is now the old card of the holder of `nik` (and nobody else's)."""
+        with self._tx() as db:
+            db.execute("UPDATE inventory SET old_chip_uid=NULL WHERE old_chip_uid=?", (uid.upper(),))
+            db.execute("UPDATE inventory SET old_chip_uid=? WHERE nik=?", (uid.upper(), nik))
+
     def rebind_chip(self, card_id: str, chip_uid: str) -> None:
         """Record the chip UID of a card in the vault anew (journaled): the demo's real-card binding."""
         with self._tx() as db:
@@ -332,6 +370,12 @@ class Store:
 
     def card_for_nik(self, nik: str) -> InventoryCard | None:
         return next(iter(self._cards("WHERE nik=?", (nik,))), None)
+
+    def nik_for_old_chip(self, uid: str) -> str | None:
+        """The NIK of the holder of an old card, if their new card is in this vault (works offline)."""
+        with self._lock:
+            row = self._db.execute("SELECT nik FROM inventory WHERE old_chip_uid=?", (uid.upper(),)).fetchone()
+        return str(row[0]) if row else None
 
     def card_in_slot(self, slot: int) -> InventoryCard | None:
         return next(iter(self._cards("WHERE slot=?", (slot,))), None)
@@ -431,3 +475,66 @@ class Store:
     def template_count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM templates").fetchone()[0])
+
+    # -- leased recording places, for bookings while the gateway is unreachable ---------------
+
+    def replace_leases(self, rows: list[dict[str, Any]]) -> bool:
+        """Take the gateway's view of this kiosk's leases; refused (False) while offline bookings are
+        still on their way, since the gateway's counts do not include them yet."""
+        with self._tx() as db:
+            waiting = db.execute(
+                "SELECT 1 FROM outbox WHERE kind='booking_offline' AND delivered IS NULL LIMIT 1"
+            ).fetchone()
+            if waiting:
+                return False
+            db.execute("DELETE FROM leases")
+            db.executemany(
+                "INSERT INTO leases VALUES (?,?,?,?,?,?)",
+                [(r["office_id"], r["office_name"], r["district"], r["day"], r["time"], r["remaining"]) for r in rows],
+            )
+            return True
+
+    def lease_offices(self) -> list[tuple[str, str, str]]:
+        """(office_id, name, district) of offices with a leased place left."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT office_id, office_name, district FROM leases WHERE remaining > 0 ORDER BY office_id"
+            ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def lease_slots(self, office_id: str, first_day: str) -> list[tuple[str, str, int]]:
+        """(day, time, remaining) of an office's leased places from `first_day` on."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT day, time, remaining FROM leases WHERE office_id=? AND day>=? AND remaining > 0 "
+                "ORDER BY day, time",
+                (office_id, first_day),
+            ).fetchall()
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
+    def book_on_lease(self, payload: Mapping[str, Any]) -> bool:
+        """Take one leased place and queue the booking for the gateway, in one transaction; False if the
+        lease for that office, day and time is used up."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE leases SET remaining = remaining - 1 WHERE office_id=? AND day=? AND time=? AND remaining > 0",
+                (payload["office_id"], payload["day"], payload["time"]),
+            )
+            if cur.rowcount != 1:
+                return False
+            self._append(db, "booked_offline", {"booking": payload["booking_id"], "office": payload["office_id"]})
+            self._enqueue(db, "booking_offline", dict(payload), str(payload["booking_id"]))
+            return True
+
+    # -- the last card status this kiosk saw per resident (keyed by an HMAC of the NIK) ------
+
+    def remember_status(self, nik_key: str, status: str, office_name: str | None, known_at: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO known_status VALUES (?,?,?,?)", (nik_key, status, office_name, known_at))
+
+    def known_status(self, nik_key: str) -> tuple[str, str | None, str] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT status, office_name, known_at FROM known_status WHERE nik_key=?", (nik_key,)
+            ).fetchone()
+        return (row[0], row[1], row[2]) if row else None

@@ -8,6 +8,8 @@ templates out of copies of the database and its backups, not out of the hands of
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -23,6 +25,11 @@ class Sealer:
         if len(key) != 32:
             raise ValueError("a sealing key is 32 bytes")
         self._aead = AESGCM(key)
+        self._mac_key = hmac.new(key, b"loket-status-cache", hashlib.sha256).digest()
+
+    def keyed_digest(self, text: str) -> str:
+        """A stable, unguessable-without-the-key name for `text` (a NIK as a cache key: no NIK at rest)."""
+        return hmac.new(self._mac_key, text.encode(), hashlib.sha256).hexdigest()
 
     @classmethod
     def from_file(cls, path: Path) -> Sealer:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from urllib3.util.retry import Retry
 
@@ -39,6 +40,7 @@ class SyncWorker:
         self.link_up: bool | None = None
         self.offline_since: float | None = None  # wall-clock time of the first failure of this outage
         self._backoff = BACKOFF
+        self.after_sync: list[Callable[[], object]] = []  # run after each drain that reached the gateway
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -48,6 +50,9 @@ class SyncWorker:
         while True:
             items = self.store.pending(self.batch)
             if not items:
+                if self.link_up is not False:
+                    for hook in self.after_sync:
+                        hook()
                 return delivered
             events = [
                 {"id": i.event_id, "kind": i.kind, "seq": i.seq, "ordering_key": i.ordering_key, "payload": i.payload}

@@ -1,0 +1,122 @@
+"""Fault injection against the real gateway simulator over HTTP: with the gateway down, slow, failing
+with 5xx, or dropping the connection mid-answer, a resident whose card is in the vault still gets it,
+and once the link is back every outbox event reaches the gateway exactly once (checked there)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.flow import events as ev
+from kiosk.flow.model import Step
+from kiosk.hardware.camera import Face, HeldTicket, Nothing
+from kiosk.identity.ticket import Service
+
+FAULTS: dict[str, dict[str, object]] = {
+    "down": {"down": True},
+    "slow": {"delay_s": 0.6},  # longer than the client's timeout (0.2 s here)
+    "5xx": {"error_every": 1},
+    "dropped": {"drop_every": 1},  # the gateway does the work, the answer is cut off mid-way
+}
+
+
+def pickup(world, clock, r) -> None:
+    world.camera.show(HeldTicket(world.gateway.issue_ticket(r, Service.PICKUP, now=clock())))
+    world.core.scan_frame()
+    world.camera.show(Face(r.person))
+    world.reader.insert(r.old_chip_uid)
+    s = world.core.pump()
+    assert s.step == Step.TAP_NEW, s
+    world.reader.remove()
+    world.reader.insert(r.new_chip_uid)
+    assert world.core.pump().step == Step.HANDED_OVER
+    world.core.dispatch(ev.Press(ev.FINISH))
+    world.reader.remove()
+    world.camera.show(Nothing())
+    clock.advance(60)
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_card_in_the_vault_is_handed_over_through_a_fault_and_events_arrive_once(world, clock, fault) -> None:
+    world.core.gateway.timeout = (0.2, 0.2)
+    owners = [r for r in world.residents("ready_here") if r.old_chip_uid][:2]
+    for name, value in FAULTS[fault].items():
+        setattr(world.gateway.faults, name, value)
+    for r in owners:
+        pickup(world, clock, r)
+        world.sync.drain_once()  # the worker keeps trying during the fault
+    assert world.core.counters.outcomes == {"handed_over": 2}
+    # the link comes back
+    for name in FAULTS[fault]:
+        setattr(world.gateway.faults, name, type(getattr(world.gateway.faults, name))())
+    world.sync.drain_once()
+    assert world.store.pending_count() == 0
+    assert world.store.outbox_ids() == world.gateway.event_ids(), (
+        "every outbox event, and nothing else, reached the gateway"
+    )
+    assert world.gateway.event_counts()["handover"] == 2, "each handover took effect once"
+    if fault == "dropped":
+        assert world.gateway.events_redelivered() > 0, "answers were lost, events came again, and were deduplicated"
+
+
+def book(world, clock, r):
+    """A resident who never recorded books the first leased (or offered) slot by typing their NIK."""
+    world.camera.show(HeldTicket(world.gateway.issue_ticket(r, Service.RECORDING, now=clock())))
+    world.core.scan_frame()
+    world.camera.show(Nothing())
+    world.core.dispatch(ev.Press(ev.TYPE_NIK))
+    s = world.core.dispatch(ev.NikRead(r.nik, "typed"))
+    assert s.step == Step.CHOOSE_OFFICE, s
+    s = world.core.dispatch(ev.Press(ev.CHOOSE_OFFICE, s.offices[0].office_id))
+    s = world.core.dispatch(ev.Press(ev.CHOOSE_DAY, s.days[0]))
+    s = world.core.dispatch(ev.Press(ev.CHOOSE_TIME, s.times[0].time))
+    return s
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_bookings_come_from_the_lease_through_a_fault_and_are_confirmed_after(world, clock, fault) -> None:
+    world.core.gateway.timeout = (0.2, 0.2)
+    assert world.store.lease_offices(), "the kiosk holds leased places before the link fails"
+    for name, value in FAULTS[fault].items():
+        setattr(world.gateway.faults, name, value)
+    residents = [r for r in world.residents("never_recorded")][:2]
+    codes = []
+    for r in residents:
+        s = book(world, clock, r)
+        assert s.step == Step.BOOKED and s.booking.code.startswith("L"), s
+        codes.append(s.booking.code)
+        world.core.dispatch(ev.Press(ev.FINISH))
+        clock.advance(60)
+        world.sync.drain_once()
+    for name in FAULTS[fault]:
+        setattr(world.gateway.faults, name, type(getattr(world.gateway.faults, name))())
+    world.sync.drain_once()
+    assert world.store.outbox_ids() == world.gateway.event_ids()
+    assert world.gateway.event_counts()["booking_offline"] == 2
+    assert sorted(world.gateway.booking_codes()) == sorted(codes), "the gateway confirmed both bookings"
+    assert world.gateway.conflicts() == []
+
+
+def test_an_exhausted_lease_says_so(world, clock) -> None:
+    world.gateway.faults.down = True
+    world.core.gateway.timeout = (0.2, 0.2)
+    r = next(iter(world.residents("never_recorded")))
+    s = book(world, clock, r)  # takes the one leased place of that slot
+    assert s.step == Step.BOOKED
+    world.core.dispatch(ev.Press(ev.FINISH))
+    clock.advance(60)
+    r2 = world.residents("never_recorded")[1]
+    world.camera.show(HeldTicket(world.gateway.issue_ticket(r2, Service.RECORDING, now=clock())))
+    world.core.scan_frame()
+    world.camera.show(Nothing())
+    world.core.dispatch(ev.Press(ev.TYPE_NIK))
+    s = world.core.dispatch(ev.NikRead(r2.nik, "typed"))
+    office = next(o for o in s.offices if o.office_id == world.store.lease_offices()[0][0])
+    s = world.core.dispatch(ev.Press(ev.CHOOSE_OFFICE, office.office_id))
+    # the resident picks a time; meanwhile the last leased place of it goes (another booking, just now)
+    day, time, _ = world.store.lease_slots(office.office_id, "0000-00-00")[0]
+    s = world.core.dispatch(ev.Press(ev.CHOOSE_DAY, day))
+    other = {"booking_id": "other", "nik": r2.nik, "office_id": office.office_id, "day": day, "time": time}
+    while world.store.book_on_lease({**other, "booking_id": f"other-{clock()}"}):
+        clock.advance(1)
+    s = world.core.dispatch(ev.Press(ev.CHOOSE_TIME, time))
+    assert s.step == Step.CHOOSE_TIME and s.notice.value == "offline_full"
