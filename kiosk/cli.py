@@ -45,10 +45,10 @@ def prepare_kivy_env(data_dir: Path) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from kiosk.simulate import run_simulation
+    from kiosk.simulate import parse_duration, run_simulation
 
     logging.getLogger().setLevel(logging.WARNING)
-    summary = run_simulation(args.journeys, args.seed)
+    summary = run_simulation(args.journeys, args.seed, link_down_s=parse_duration(args.link_down))
     print(json.dumps(summary, sort_keys=False))
     return 0 if summary["errors"] == 0 else 1
 
@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="scripted journeys without a window; prints a JSON summary")
     sim.add_argument("--journeys", type=int, default=200)
     sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument(
+        "--link-down", default="0", metavar="DURATION", help="gateway unreachable this long mid-day, e.g. 8h"
+    )
     sim.set_defaults(func=cmd_simulate)
 
     run = sub.add_parser("run", help="run the kiosk from its configuration file")

@@ -84,6 +84,8 @@ class Visitor:
         if r.old_chip_uid:
             self.act(lambda: self.w.reader.insert(r.old_chip_uid or ""))
             self.act(self.w.reader.remove, 1)
+            if self.w.core.session.step == Step.NIK_ENTRY:  # the chip could not be checked: type it, as asked
+                self.act(lambda: self.w.core.post(ev.NikRead(r.nik, "typed")), 20)
         else:
             self.press(ev.TYPE_NIK)
             self.act(lambda: self.w.core.post(ev.NikRead(r.nik, "typed")), 20)
@@ -133,8 +135,18 @@ class Visitor:
         self.finish()
 
 
-def run_simulation(journeys: int, seed: int, data_dir: Path | None = None) -> dict[str, Any]:
-    """Run `journeys` scripted visits spread over one simulated day; returns the summary."""
+def parse_duration(text: str) -> float:
+    """'8h', '90m', '45s' or plain seconds -> seconds."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    text = text.strip().lower()
+    if text and text[-1] in units:
+        return float(text[:-1]) * units[text[-1]]
+    return float(text)
+
+
+def run_simulation(journeys: int, seed: int, data_dir: Path | None = None, link_down_s: float = 0.0) -> dict[str, Any]:
+    """Run `journeys` scripted visits spread over one simulated day; returns the summary. With
+    `link_down_s`, the gateway is unreachable for that long in the middle of the day."""
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="kiosk-sim-") as tmp:
         base = data_dir or Path(tmp)
@@ -151,16 +163,23 @@ def run_simulation(journeys: int, seed: int, data_dir: Path | None = None) -> di
         }
         everyone = world.gateway.residents
         cpu0 = time.process_time()
+        down_from, down_until = start + (DAY_S - link_down_s) / 2, start + (DAY_S + link_down_s) / 2
         try:
             for i, kind in enumerate(kinds):
                 clock.now = max(clock.now, start + DAY_S * i / max(journeys, 1))
-                _journey(v, kind, rng, by_status, everyone)
+                world.gateway.faults.down = down_from <= clock.now < down_until
+                # each journey draws from its own generator: what the kiosk offers (e.g. leased slots while
+                # offline) changes the choices inside a journey, never who comes next
+                v.rng = journey_rng = random.Random(f"{seed}:{i}")
+                _journey(v, kind, journey_rng, by_status, everyone)
                 if world.core.session.step != Step.IDLE:  # a script that stopped early: let the kiosk time out
                     v.walk_away()
                 world.sync.drain_once()
             cpu = time.process_time() - cpu0
+            world.gateway.faults.down = False  # the link is back by the end of the day
             world.sync.drain_once()
             counts = world.gateway.event_counts()
+            received = world.gateway.event_ids()
             return {
                 "journeys": journeys,
                 "outcomes": dict(sorted(world.core.counters.outcomes.items())),
@@ -168,6 +187,10 @@ def run_simulation(journeys: int, seed: int, data_dir: Path | None = None) -> di
                 "errors": world.core.counters.errors + len(world.store.verify_journal()),
                 "handovers_at_gateway": counts.get("handover", 0),
                 "outbox_pending": world.store.pending_count(),
+                "link_down_hours": round(link_down_s / 3600, 2),
+                "events_lost": len(world.store.outbox_ids() - received),  # queued at the kiosk, never received
+                "events_duplicated": world.gateway.events_redelivered(),  # received again (applied once)
+                "conflicts": len(world.gateway.conflicts()),
                 "cpu_seconds_per_journey": round(cpu / max(journeys, 1), 4),
             }
         finally:

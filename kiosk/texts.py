@@ -50,6 +50,10 @@ REASONS: dict[Reason, tuple[str, str]] = {
     ),
     Reason.CARD_UNKNOWN: (N_("We do not know this card."), N_("Show the printed side to the camera or type your NIK.")),
     Reason.NOT_FOUND: (N_("We could not find your record."), N_("Please see an officer at the counter.")),
+    Reason.CHIP_OFFLINE: (
+        N_("Your card cannot be checked while the connection is down."),
+        N_("Type your NIK instead, or show the printed side to the camera."),
+    ),
     Reason.SERVICE_UNAVAILABLE: (
         N_("The service is not reachable right now."),
         N_("Please try again later or see an officer at the counter."),

@@ -104,7 +104,7 @@ def test_card_of_someone_else_is_refused_as_mismatch():
     assert not w.last(fx.LookUp)
 
 
-def test_unknown_chip_is_refused_and_link_down_says_unavailable():
+def test_unknown_chip_is_refused_and_link_down_asks_for_the_nik():
     w = at_card()
     w(ev.CardInserted("04FF"))
     w(ev.ChipResolved(w.s.visit, None))
@@ -112,7 +112,7 @@ def test_unknown_chip_is_refused_and_link_down_says_unavailable():
     w = at_card()
     w(ev.CardInserted("04FF"))
     w(ev.ChipResolved(w.s.visit, None, unavailable=True))
-    assert w.s.reason == Reason.SERVICE_UNAVAILABLE
+    assert (w.s.step, w.s.notice) == (Step.NIK_ENTRY, Reason.CHIP_OFFLINE)
 
 
 def test_unreadable_card_shows_a_hint_and_allows_another_try():

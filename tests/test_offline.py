@@ -120,3 +120,15 @@ def test_an_exhausted_lease_says_so(world, clock) -> None:
         clock.advance(1)
     s = world.core.dispatch(ev.Press(ev.CHOOSE_TIME, time))
     assert s.step == Step.CHOOSE_TIME and s.notice.value == "offline_full"
+
+
+def test_a_day_with_the_link_down_for_8_hours_hands_over_as_many_cards_and_loses_no_event() -> None:
+    from kiosk.simulate import parse_duration, run_simulation
+
+    up = run_simulation(80, seed=2)
+    down = run_simulation(80, seed=2, link_down_s=parse_duration("8h"))
+    assert down["outcomes"].get("handed_over", 0) == up["outcomes"].get("handed_over", 0) > 0
+    assert down["outcomes"].get("booked", 0) == up["outcomes"].get("booked", 0) > 0
+    for run in (up, down):
+        assert (run["events_lost"], run["events_duplicated"], run["errors"], run["outbox_pending"]) == (0, 0, 0, 0)
+    assert down["handovers_at_gateway"] == down["outcomes"]["handed_over"]

@@ -236,9 +236,10 @@ def _on_lookup(s: Session, e: ev.Event, now: float, cfg: FlowConfig) -> Result:
     if not _is_result_for(s, e):
         return s, ()
     if isinstance(e, ev.ChipResolved):
+        if e.nik is None and e.unavailable:  # offline: the NIK can still be typed or read from the card
+            return replace(_goto(s, Step.NIK_ENTRY, now), notice=Reason.CHIP_OFFLINE), ()
         if e.nik is None:
-            reason = Reason.SERVICE_UNAVAILABLE if e.unavailable else Reason.CARD_UNKNOWN
-            return _refuse(s, now, reason)
+            return _refuse(s, now, Reason.CARD_UNKNOWN)
         parsed = parse_nik(e.nik, cfg.today(now))
         return _accept_nik(s, parsed if isinstance(parsed, Nik) else e.nik, "chip", now, cfg)
     if isinstance(e, ev.LookupDone):

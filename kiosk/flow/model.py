@@ -74,6 +74,7 @@ class Reason(StrEnum):
     NO_SLOTS = "no_slots"
     SLOT_TAKEN = "slot_taken"
     BOOKING_FAILED = "booking_failed"
+    CHIP_OFFLINE = "chip_offline"  # the link is down and this chip is not one the kiosk knows locally
     OFFLINE_FULL = "offline_full"  # the link is down and this kiosk's leased places for that time are used
     PIN_WRONG = "pin_wrong"
     PIN_WAIT = "pin_wait"
