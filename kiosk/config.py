@@ -72,6 +72,8 @@ class KioskConfig:
     def operator_for(self, uid: str) -> Operator | None:
         return next((o for o in self.operators if o.card_uid == uid.upper()), None)
 
+    gateway_ca_file: Path | None = None  # the pinned CA of the gateway's certificate
+    gateway_client_cert: tuple[Path, Path] | None = None  # this kiosk's certificate and key (mutual TLS)
     face_threshold: float = 0.55  # face distance below which it is the same person (kiosk bench faces)
     seal_key_file: Path | None = None  # AES key sealing face templates at rest (default: data_dir/seal.key)
 
@@ -131,6 +133,23 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
     url = need_str("gateway.url", "https://gateway.dukcapil.example/kiosk")
     if url and not url.startswith(("http://", "https://")):
         problems.append(f"gateway.url: '{url}' must start with https:// (or http:// for a loopback simulator)")
+    elif url.startswith("http://") and not url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
+        problems.append(f"gateway.url: '{url}' is plain HTTP to another machine; use https:// with gateway.ca_file")
+    tls_paths: dict[str, Path] = {}
+    for key in ("ca_file", "client_cert", "client_key"):
+        value = _get(data, f"gateway.{key}")
+        if value is None:
+            continue
+        path = Path(str(value))
+        if base_dir and not path.is_absolute():
+            path = base_dir / path
+        if not path.is_file():
+            problems.append(f"gateway.{key}: {path} is not a file; 'kiosk provision' writes it")
+        tls_paths[key] = path
+    if url.startswith("https://") and "ca_file" not in tls_paths:
+        problems.append("gateway.ca_file: missing; the gateway's CA must be pinned (written by 'kiosk provision')")
+    if ("client_cert" in tls_paths) != ("client_key" in tls_paths):
+        problems.append("gateway.client_cert, gateway.client_key: give both (this kiosk's certificate and its key)")
     api_key = _get(data, "gateway.api_key")
     key_file = _get(data, "gateway.api_key_file")
     if key_file:
@@ -226,6 +245,12 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
         operators=operators,
         seal_key_file=seal_key_file,
         face_threshold=face_threshold,
+        gateway_ca_file=tls_paths.get("ca_file"),
+        gateway_client_cert=(
+            (tls_paths["client_cert"], tls_paths["client_key"])
+            if "client_cert" in tls_paths and "client_key" in tls_paths
+            else None
+        ),
     )
 
 

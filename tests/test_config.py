@@ -15,6 +15,7 @@ data_dir = "data"
 [gateway]
 url = "https://gateway.example/kiosk"
 api_key_file = "api-key"
+ca_file = "gateway-ca.crt"
 
 [tickets]
 keys = { "1" = "%s" }
@@ -27,6 +28,8 @@ camera = "sim"
 def write(tmp_path, text, key=True):
     if key:
         (tmp_path / "api-key").write_text("secret\n")
+    for name in ("gateway-ca.crt", "kiosk.crt", "kiosk.key"):  # contents are checked when TLS starts
+        (tmp_path / name).write_text("-----BEGIN CERTIFICATE-----\n")
     path = tmp_path / "kiosk.toml"
     path.write_text(text)
     return path
@@ -43,9 +46,26 @@ def test_example_config_in_repo_is_valid(tmp_path):
     from pathlib import Path
 
     text = (Path(__file__).parent.parent / "config" / "kiosk.example.toml").read_text()
-    text = text.replace("/etc/loket/api-key", str(tmp_path / "api-key"))
+    text = text.replace("/etc/loket/", str(tmp_path) + "/")
     cfg = load_config(write(tmp_path, text))
     assert cfg.office
+    assert cfg.gateway_ca_file == tmp_path / "gateway-ca.crt"
+    assert cfg.gateway_client_cert == (tmp_path / "kiosk.crt", tmp_path / "kiosk.key")
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (('ca_file = "gateway-ca.crt"', ""), "gateway.ca_file: missing; the gateway's CA must be pinned"),
+        (('ca_file = "gateway-ca.crt"', 'ca_file = "nope.crt"'), "is not a file"),
+        (('ca_file = "gateway-ca.crt"', 'ca_file = "gateway-ca.crt"\nclient_cert = "kiosk.crt"'), "give both"),
+        (("https://gateway.example/kiosk", "http://gateway.example/kiosk"), "plain HTTP to another machine"),
+    ],
+)
+def test_tls_settings_are_checked(tmp_path, change, expected):
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, GOOD.replace(*change)))
+    assert any(expected in p for p in err.value.problems), err.value.problems
 
 
 @pytest.mark.parametrize(

@@ -132,3 +132,84 @@ def test_a_day_with_the_link_down_for_8_hours_hands_over_as_many_cards_and_loses
     for run in (up, down):
         assert (run["events_lost"], run["events_duplicated"], run["errors"], run["outbox_pending"]) == (0, 0, 0, 0)
     assert down["handovers_at_gateway"] == down["outcomes"]["handed_over"]
+
+
+def _tls(world, tmp_path):
+    """The simulator also on HTTPS (mutual TLS), and this kiosk's client certificate."""
+    from kiosk.gateway.pki import issue, make_ca
+
+    ca = make_ca(tmp_path / "pki")
+    server = issue(ca, tmp_path / "pki", "gateway", server_names=("127.0.0.1",))
+    kiosk = issue(ca, tmp_path / "pki", world.cfg.kiosk_id)
+    url = world.gateway.start_tls(server.cert, server.key, client_ca=ca.cert)
+    return url, ca, kiosk
+
+
+def test_mutual_tls_with_a_pinned_ca(world, tmp_path) -> None:
+    from kiosk.gateway.client import GatewayClient, GatewayUnavailable
+
+    url, ca, kiosk = _tls(world, tmp_path)
+    good = GatewayClient(
+        url, world.cfg.kiosk_id, world.cfg.api_key, ca_file=ca.cert, client_cert=(kiosk.cert, kiosk.key)
+    )
+    assert good.manifest(), "a pinned CA and this kiosk's certificate get in"
+    anonymous = GatewayClient(url, world.cfg.kiosk_id, world.cfg.api_key, ca_file=ca.cert, retries=0)
+    with pytest.raises(GatewayUnavailable):
+        anonymous.manifest()  # no client certificate: the handshake is refused
+    system_trust = GatewayClient(url, world.cfg.kiosk_id, world.cfg.api_key, retries=0)
+    with pytest.raises(GatewayUnavailable):
+        system_trust.manifest()  # the gateway's CA is not a public one: without the pin it is not trusted
+    for c in (good, anonymous, system_trust):
+        c.close()
+
+
+def test_wrong_server_certificate_is_refused_and_the_kiosk_serves_offline(world, clock, tmp_path) -> None:
+    from kiosk.gateway.client import GatewayClient
+    from kiosk.gateway.pki import issue, make_ca
+
+    url, ca, kiosk = _tls(world, tmp_path)
+    # the kiosk pins a different CA (a man in the middle, or a gateway certificate from elsewhere)
+    other = make_ca(tmp_path / "other")
+    other_kiosk = issue(other, tmp_path / "other", world.cfg.kiosk_id)
+    wrong = GatewayClient(
+        url,
+        world.cfg.kiosk_id,
+        world.cfg.api_key,
+        ca_file=other.cert,
+        client_cert=(other_kiosk.cert, other_kiosk.key),
+        timeout_s=0.5,
+        retries=0,
+    )
+    world.core.gateway = world.sync.gateway = wrong
+    r = next(r for r in world.residents("ready_here") if r.old_chip_uid)
+    pickup(world, clock, r)
+    assert world.sync.drain_once() == 0 and world.sync.link_up is False
+    # the right pin comes back (the certificate was fixed): everything arrives once
+    right = GatewayClient(
+        url, world.cfg.kiosk_id, world.cfg.api_key, ca_file=ca.cert, client_cert=(kiosk.cert, kiosk.key)
+    )
+    world.core.gateway = world.sync.gateway = right
+    world.sync.drain_once()
+    assert world.store.outbox_ids() == world.gateway.event_ids()
+    assert world.gateway.event_counts()["handover"] == 1
+
+
+@pytest.mark.parametrize("skew_s", [-600, 600, 3 * 3600])
+def test_a_kiosk_clock_off_by_minutes_or_hours_still_hands_over(world, clock, skew_s) -> None:
+    """The queue system issues the ticket on its own clock; the kiosk's clock is off by `skew_s` (ten
+    minutes either way, as a kiosk without NTP drifts; or hours ahead, within the ticket's 4 hours)."""
+    import time as _time
+
+    r = next(r for r in world.residents("ready_here") if r.old_chip_uid)
+    issued = _time.time()
+    clock.now = issued + skew_s
+    world.camera.show(HeldTicket(world.gateway.issue_ticket(r, Service.PICKUP, now=issued)))
+    world.core.scan_frame()
+    world.camera.show(Face(r.person))
+    world.reader.insert(r.old_chip_uid)
+    assert world.core.pump().step == Step.TAP_NEW
+    world.reader.remove()
+    world.reader.insert(r.new_chip_uid)
+    assert world.core.pump().step == Step.HANDED_OVER
+    world.sync.drain_once()
+    assert world.store.outbox_ids() == world.gateway.event_ids()

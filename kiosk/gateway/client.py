@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -57,7 +58,11 @@ class GatewayClient:
         timeout_s: float = 5.0,
         retries: int = 2,
         backoff_s: float = 0.2,
+        ca_file: Path | None = None,
+        client_cert: tuple[Path, Path] | None = None,
     ) -> None:
+        """`ca_file` pins the CA the gateway's certificate must come from (the system's trust store is
+        not used then); `client_cert` is this kiosk's (certificate, key) for mutual TLS."""
         self.base_url = base_url.rstrip("/")
         self.kiosk_id = kiosk_id
         self.timeout = (min(3.0, timeout_s), timeout_s)  # (connect, read)
@@ -76,6 +81,9 @@ class GatewayClient:
         self.session.mount("http://", HTTPAdapter(max_retries=retry))
         self.session.mount("https://", HTTPAdapter(max_retries=retry))
         self.session.headers.update({"X-Kiosk-Id": kiosk_id, "Authorization": f"Bearer {api_key}"})
+        # passed with every request: a session-level `verify` loses to REQUESTS_CA_BUNDLE in requests
+        self._verify: str | bool = str(ca_file) if ca_file is not None else True
+        self._cert = (str(client_cert[0]), str(client_cert[1])) if client_cert is not None else None
 
     def close(self) -> None:
         self.session.close()
@@ -84,7 +92,15 @@ class GatewayClient:
         self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         try:
-            resp = self.session.request(method, self.base_url + path, json=body, params=params, timeout=self.timeout)
+            resp = self.session.request(
+                method,
+                self.base_url + path,
+                json=body,
+                params=params,
+                timeout=self.timeout,
+                verify=self._verify,
+                cert=self._cert,
+            )
         except requests.RequestException as exc:
             raise GatewayUnavailable(f"{method} {path}: {type(exc).__name__}") from exc
         if resp.status_code >= 500:

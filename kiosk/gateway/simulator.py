@@ -15,6 +15,7 @@ import re
 import secrets
 import socket
 import sqlite3
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -92,6 +93,7 @@ class GatewaySimulator:
         self.kiosk_id = kiosk_id
         self.api_key = api_key
         self.faults = Faults()
+        self._tls_servers: list[ThreadingHTTPServer] = []
         self.photos: dict[str, bytes] = {}  # card_id -> recording photo (tests and benchmarks set these)
         self.access_log: list[str] = []
         self.ticket_key = Ed25519PrivateKey.from_private_bytes(
@@ -463,6 +465,22 @@ class GatewaySimulator:
         self._thread.start()
         return self.url
 
+    def start_tls(self, cert: Path, key: Path, client_ca: Path | None = None, host: str = "127.0.0.1") -> str:
+        """Also serve HTTPS (the same state) with `cert`; with `client_ca`, only kiosks holding a
+        certificate from that CA get in (mutual TLS). Returns the https:// base URL."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(cert, key)
+        if client_ca is not None:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(client_ca)
+        server = ThreadingHTTPServer((host, 0), _make_handler(self))
+        server.daemon_threads = True
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        self._tls_servers.append(server)
+        threading.Thread(target=server.serve_forever, name="gateway-sim-tls", daemon=True).start()
+        return f"https://{host}:{server.server_address[1]}"
+
     @property
     def url(self) -> str:
         assert self._server is not None, "simulator not started"
@@ -470,6 +488,10 @@ class GatewaySimulator:
         return f"http://{host!s}:{port}"
 
     def stop(self) -> None:
+        for server in self._tls_servers:
+            server.shutdown()
+            server.server_close()
+        self._tls_servers.clear()
         if self._server:
             self._server.shutdown()
             self._server.server_close()

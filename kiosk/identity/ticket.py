@@ -22,7 +22,8 @@ PREFIX = "LM1:"
 VERSION = 1
 SIGNATURE_LEN = 64
 DIGEST_LEN = 16
-CLOCK_SKEW_S = 120  # tolerated difference between the queue system's clock and ours
+CLOCK_SKEW_S = 120  # tolerated lateness past a ticket's end (the queue system's clock against ours)
+EARLY_S = 15 * 60  # a kiosk clock behind by this much still takes a fresh ticket (kiosks drift without NTP)
 _HEAD = struct.Struct(">B8sBIIH")  # version, ticket id, service, not_before, not_after, key id
 
 
@@ -145,7 +146,7 @@ def verify_ticket(
         key.verify(signature, body)
     except InvalidSignature:
         return TicketRefusal(TicketReason.FORGED, ticket.ticket_id)
-    if now < ticket.not_before - CLOCK_SKEW_S:
+    if now < ticket.not_before - EARLY_S:
         return TicketRefusal(TicketReason.NOT_YET_VALID, ticket.ticket_id)
     if now > ticket.not_after + CLOCK_SKEW_S:
         return TicketRefusal(TicketReason.EXPIRED, ticket.ticket_id)
