@@ -3,6 +3,7 @@ state on one screen per step. It decides nothing itself."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from importlib import resources
@@ -122,6 +123,7 @@ class KioskApp(App):
         self.core.wakeup = trigger
         self.core.listeners.append(self._on_session)
         Clock.schedule_interval(lambda _dt: self.core.tick(), 1.0)
+        Clock.schedule_interval(lambda _dt: self._refresh_badge(), 5.0)
         Clock.schedule_interval(self._refresh_camera, 1 / CAMERA_FPS)
         if self.camera_thread:
             self._camera = threading.Thread(target=self._camera_loop, name="kiosk-camera", daemon=True)
@@ -170,18 +172,29 @@ class KioskApp(App):
                 self._warning.open(animation=False)
             elif not s.warned and self._warning.parent is not None:
                 self._warning.dismiss(animation=False)
-        pending = self.core.store.pending_count()
-        self.staff_badge = f"{self.kiosk_id} · outbox {pending}" if pending else self.kiosk_id
+        self._refresh_badge()
         if s.step in PRINTING_STEPS or s.step == Step.OPERATOR:
             state = self.core.printer_state()
             self.printer_ok = state == PrinterState.OK
             self.printer_state = state.value
         if s.step == Step.OPERATOR:
-            self.outbox_pending = pending
+            self.outbox_pending = self.core.store.pending_count()
             self.vault_cards = len(self.core.store.inventory())
             self.vault_alarms = ", ".join(self.core.store.alarms())
             status = self.core.health.status("reader")
             self.reader_state = f"{status.state.value} ({status.reason})" if status else "?"
+
+    def _refresh_badge(self) -> None:
+        """The staff line in the corner: kiosk ID, events waiting, and since when the link is down."""
+        parts = [self.kiosk_id]
+        pending = self.core.store.pending_count()
+        if pending:
+            parts.append(tr._("outbox {n}").format(n=pending))
+        since = self.core.offline_since()
+        if since is not None:
+            local = dt.datetime.fromtimestamp(since + self.core.cfg.flow.utc_offset_s, dt.UTC)
+            parts.append(tr._("offline since {time}").format(time=local.strftime("%H:%M")))
+        self.staff_badge = " · ".join(parts)
 
     def _refresh_camera(self, _dt: float) -> None:
         screen = self.sm.current_screen if self.sm else None
@@ -254,6 +267,7 @@ def run_kiosk(cfg: KioskConfig, parts: Parts, health: Health, windowed: bool = F
     parts.reader.start()
     sync = SyncWorker(store, client)
     sync.after_sync.append(core.refresh_leases)
+    core.offline_since = lambda: sync.offline_since
     sync.start()
     _window_setup(windowed or not cfg.fullscreen, 1280, 800)
     try:

@@ -146,6 +146,7 @@ class KioskCore:
         self.last_frame: np.ndarray | None = None
         self._last_qr: tuple[str, float] = ("", 0.0)
         self.qr = QrScanner()
+        self.offline_since: Callable[[], float | None] = lambda: None  # wired to the sync worker
         self._pumping = threading.Lock()
         self.templates = Templates(store, Sealer.from_file(cfg.seal_key_path), parts.enrol)
         self.desk = VaultDesk(

@@ -2,6 +2,7 @@
 receives from it validates against the schemas there."""
 
 import datetime as dt
+import json
 import re
 from importlib import resources
 
@@ -79,7 +80,8 @@ def test_every_answer_matches_its_documented_schema(recorded):
         client.slots("NOPE", dt.date(2026, 11, 24))
     client.send_events([{"id": "e1", "kind": "x", "payload": {}}])
     client.heartbeat({"ok": True})
-    assert len(seen) >= 18
+    client.leases(dt.date(2026, 11, 24), days=2)
+    assert len(seen) >= 19
     for resp in seen:
         _, op = operation_for(resp.request.method, resp.request.path_url.split("?")[0])
         documented = op["responses"].get(str(resp.status_code))
@@ -89,3 +91,17 @@ def test_every_answer_matches_its_documented_schema(recorded):
         schema = dict(documented["content"]["application/json"]["schema"])
         schema["components"] = SPEC["components"]
         jsonschema.validate(resp.json(), schema)
+        if resp.request.body:  # and what the client sent matches the documented request
+            body_schema = dict(op["requestBody"]["content"]["application/json"]["schema"])
+            body_schema["components"] = SPEC["components"]
+            jsonschema.validate(json.loads(resp.request.body), body_schema)
+
+
+def test_every_write_documents_its_idempotency_key_and_its_errors():
+    for template, ops in SPEC["paths"].items():
+        for method, op in ops.items():
+            if method == "post":
+                assert op.get("x-idempotency-key"), f"POST {template} does not say how a retry is safe"
+            errors = {code for code in op["responses"] if code.startswith(("4", "5"))}
+            assert errors, f"{method.upper()} {template} documents no error"
+            assert "401" in errors, f"{method.upper()} {template} does not document the refusal of a wrong key"

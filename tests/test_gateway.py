@@ -160,3 +160,12 @@ def test_outbox_backs_off_with_jitter_while_down_and_delivers_once_after(sim, cl
     assert worker.drain_once() == 120
     assert worker.link_up is True and worker.offline_since is None and worker.next_wait() == 2.0
     assert sum(sim.event_counts().values()) == 120 and sim.events_redelivered() == 0
+
+
+def test_a_ticket_used_at_two_kiosks_while_offline_is_a_conflict_not_a_second_use(sim):
+    used = {"ticket_id": "00112233aabbccdd"}
+    sim.accept_events("KIOSK-01", [{"id": "a1", "kind": "ticket_consumed", "payload": used}])
+    sim.accept_events("KIOSK-01", [{"id": "a1", "kind": "ticket_consumed", "payload": used}])  # redelivered
+    assert sim.conflicts() == []
+    sim.accept_events("KIOSK-07", [{"id": "b1", "kind": "ticket_consumed", "payload": used}])
+    assert sim.conflicts() == [("ticket_used_twice", "ticket 00112233aabbccdd also used at KIOSK-01")]

@@ -183,6 +183,9 @@ def test_wrong_server_certificate_is_refused_and_the_kiosk_serves_offline(world,
     world.core.gateway = world.sync.gateway = wrong
     r = next(r for r in world.residents("ready_here") if r.old_chip_uid)
     pickup(world, clock, r)
+    s = book(world, clock, world.residents("never_recorded")[0])
+    assert s.step == Step.BOOKED and s.booking.code.startswith("L"), "booked on the lease"
+    world.core.dispatch(ev.Press(ev.FINISH))
     assert world.sync.drain_once() == 0 and world.sync.link_up is False
     # the right pin comes back (the certificate was fixed): everything arrives once
     right = GatewayClient(
@@ -192,6 +195,7 @@ def test_wrong_server_certificate_is_refused_and_the_kiosk_serves_offline(world,
     world.sync.drain_once()
     assert world.store.outbox_ids() == world.gateway.event_ids()
     assert world.gateway.event_counts()["handover"] == 1
+    assert world.gateway.booking_codes() == [s.booking.code]
 
 
 @pytest.mark.parametrize("skew_s", [-600, 600, 3 * 3600])

@@ -316,6 +316,24 @@ def test_operator_mode_with_staff_card_and_pin(ui):
     wait_for(app, Step.IDLE)
 
 
+def test_staff_see_since_when_the_link_is_down(ui):
+    app, world, _ = ui
+    world.core.store.journal("help_called", {"step": "idle"}, outbox=True)  # something waits to be sent
+    world.gateway.faults.down = True
+    try:
+        world.sync.drain_once()
+        app._refresh_badge()
+        pump(0.3)
+        assert "outbox" in app.staff_badge or "antrean" in app.staff_badge
+        assert ("offline since" in app.staff_badge) or ("luring sejak" in app.staff_badge), app.staff_badge
+        shoot(app, "20-offline-badge")
+    finally:
+        world.gateway.faults.down = False
+    world.sync.drain_once()
+    app._refresh_badge()
+    assert "since" not in app.staff_badge and "sejak" not in app.staff_badge
+
+
 def test_every_screen_was_photographed_in_both_languages():
     names = {p.stem.rsplit("-", 1)[0] for p in SHOTS.glob("*.png")}
     steps_seen = {
@@ -339,6 +357,7 @@ def test_every_screen_was_photographed_in_both_languages():
         "18-operator-unload",
         "19-operator-load",
         "12b-booked-paper-out",
+        "20-offline-badge",
     }
     assert steps_seen <= names
     for name in steps_seen:
