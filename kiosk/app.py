@@ -266,6 +266,7 @@ def run_kiosk(cfg: KioskConfig, parts: Parts, health: Health, windowed: bool = F
         attach(lambda: core.last_frame, core.templates.get)
     parts.reader.start()
     sync = SyncWorker(store, client)
+    sync.after_sync.append(core.refresh_manifest)
     sync.after_sync.append(core.refresh_leases)
     core.offline_since = lambda: sync.offline_since
     sync.start()

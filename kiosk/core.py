@@ -147,6 +147,7 @@ class KioskCore:
         self._last_qr: tuple[str, float] = ("", 0.0)
         self.qr = QrScanner()
         self.offline_since: Callable[[], float | None] = lambda: None  # wired to the sync worker
+        self._manifest_version: int | None = None
         self._pumping = threading.Lock()
         self.templates = Templates(store, Sealer.from_file(cfg.seal_key_path), parts.enrol)
         self.desk = VaultDesk(
@@ -387,8 +388,14 @@ class KioskCore:
 
     def _lookup(self, nik: str) -> Lookup:
         card = self.store.card_for_nik(nik)
-        if card is not None and not card.out_of_service and not self.desk.releases_stopped():
+        today = self.cfg.flow.today(self.clock()).isoformat()
+        valid = card is not None and (self.store.card_valid_until(card.card_id) or today) >= today
+        if card is not None and valid and not card.out_of_service and not self.desk.releases_stopped():
             return Lookup(CardStatus.READY_HERE, card.card_id, card.slot, card.chip_uid)
+        if card is not None and not valid:
+            log.warning(
+                "card %s is past its manifest validity: not released until the gateway confirms it", card.card_id
+            )
         key = self._nik_key(nik)
         try:
             answer = self.gateway.lookup(nik)
@@ -482,6 +489,22 @@ class KioskCore:
         log.info("booked offline on the lease: %s %s %s", e.office_id, e.day, e.time)
         return ev.BookingDone(e.visit, Booking(code, office, e.day, e.time))
 
+    def refresh_manifest(self) -> int | None:
+        """Poll the manifest (cheap when unchanged): renew each card's validity, withdraw cards no longer
+        listed. Returns how many were withdrawn, None if the gateway could not be asked."""
+        try:
+            version, cards = self.gateway.manifest_since(self._manifest_version)
+        except (GatewayUnavailable, GatewayRefused) as exc:
+            log.info("manifest not refreshed: %s", exc)
+            return None
+        self._manifest_version = version
+        if cards is None:
+            return 0
+        withdrawn = self.store.renew_manifest({c.card_id: c.valid_until or "9999-12-31" for c in cards})
+        if withdrawn:
+            log.warning("%d card(s) withdrawn from this kiosk's manifest: due for unloading", withdrawn)
+        return withdrawn
+
     def refresh_leases(self, days: int = 7) -> bool:
         """Ask the gateway for this kiosk's leased places (called by the sync worker while the link is up)."""
         first = self.cfg.flow.today(self.clock()) + dt.timedelta(days=1)
@@ -545,7 +568,14 @@ class KioskCore:
             if card.card_id in held or not free:
                 continue
             slot = free.pop(0)
-            self.store.load_card(slot, card.card_id, card.nik, card.chip_uid, old_chip_uid=card.old_chip_uid)
+            self.store.load_card(
+                slot,
+                card.card_id,
+                card.nik,
+                card.chip_uid,
+                old_chip_uid=card.old_chip_uid,
+                valid_until=card.valid_until,
+            )
             self.desk.enrol(card)
             put = getattr(self.parts.vault, "put", None)
             if put:

@@ -120,6 +120,7 @@ def build_world(
     card_reader.start()
     core.load_vault_from_manifest()
     sync = SyncWorker(store, client)
+    sync.after_sync.append(core.refresh_manifest)
     sync.after_sync.append(core.refresh_leases)  # offline booking places, refreshed while the link is up
     core.offline_since = lambda: sync.offline_since
     core.refresh_leases()

@@ -226,7 +226,9 @@ class VaultDesk:
                     progress(N_("Put card {card} into slot {slot}."), {"card": card.card_id, "slot": slot})
                 result = self.vault.accept(slot, self.load_timeout_s)
                 if result == LoadResult.INSERTED:
-                    self.store.load_card(slot, card.card_id, card.nik, card.chip_uid, operator, card.old_chip_uid)
+                    self.store.load_card(
+                        slot, card.card_id, card.nik, card.chip_uid, operator, card.old_chip_uid, card.valid_until
+                    )
                     log.info("card %s (NIK %s) loaded into slot %s", card.card_id, mask_nik(card.nik), slot)
                     fields = {"card": card.card_id, "slot": slot}
                     if not self.enrol(card):

@@ -202,10 +202,8 @@ def test_wrong_server_certificate_is_refused_and_the_kiosk_serves_offline(world,
 def test_a_kiosk_clock_off_by_minutes_or_hours_still_hands_over(world, clock, skew_s) -> None:
     """The queue system issues the ticket on its own clock; the kiosk's clock is off by `skew_s` (ten
     minutes either way, as a kiosk without NTP drifts; or hours ahead, within the ticket's 4 hours)."""
-    import time as _time
-
     r = next(r for r in world.residents("ready_here") if r.old_chip_uid)
-    issued = _time.time()
+    issued = clock()  # the queue system's time; the kiosk's is off
     clock.now = issued + skew_s
     world.camera.show(HeldTicket(world.gateway.issue_ticket(r, Service.PICKUP, now=issued)))
     world.core.scan_frame()
@@ -217,3 +215,36 @@ def test_a_kiosk_clock_off_by_minutes_or_hours_still_hands_over(world, clock, sk
     assert world.core.pump().step == Step.HANDED_OVER
     world.sync.drain_once()
     assert world.store.outbox_ids() == world.gateway.event_ids()
+
+
+def test_cards_stay_releasable_offline_only_while_their_manifest_entry_is_valid(world, clock) -> None:
+    world.core.gateway.timeout = (0.2, 0.2)
+    assert world.core.refresh_manifest() == 0
+    version = world.core._manifest_version
+    assert world.core.refresh_manifest() == 0 and world.core._manifest_version == version, "unchanged: cheap poll"
+    owners = [r for r in world.residents("ready_here") if r.old_chip_uid]
+    world.gateway.faults.down = True
+    clock.advance(6 * 86400)  # six days offline: the entries (valid 7 days) still hold
+    pickup(world, clock, owners[0])
+    clock.advance(2 * 86400)  # past the validity: the card may have been withdrawn centrally
+    world.camera.show(HeldTicket(world.gateway.issue_ticket(owners[1], Service.PICKUP, now=clock())))
+    world.core.scan_frame()
+    world.reader.insert(owners[1].old_chip_uid)
+    s = world.core.pump()
+    assert s.step != Step.FACE and world.store.card_for_nik(owners[1].nik) is not None, "not released"
+    world.core.dispatch(ev.Press(ev.FINISH))
+    world.reader.remove()
+
+
+def test_a_card_withdrawn_from_the_manifest_is_not_released_and_is_due_for_unloading(world, clock) -> None:
+    owner = next(r for r in world.residents("ready_here") if r.old_chip_uid)
+    with world.gateway._lock:  # the ministry cancels the card
+        world.gateway._db.execute("UPDATE residents SET status='verification' WHERE nik=?", (owner.nik,))
+    assert world.core.refresh_manifest() == 1
+    card = world.store.card_for_nik(owner.nik)
+    assert card is not None
+    assert any(c.card_id == card.card_id and why == "withdrawn" for c, why in world.core.desk.due_for_unload())
+    world.camera.show(HeldTicket(world.gateway.issue_ticket(owner, Service.PICKUP, now=clock())))
+    world.core.scan_frame()
+    world.reader.insert(owner.old_chip_uid)
+    assert world.core.pump().step != Step.FACE

@@ -44,6 +44,7 @@ class ManifestCard:
     ready_since: str
     photo: bytes | None = field(default=None, repr=False)  # the recording photo: only for the face template
     old_chip_uid: str | None = None  # the holder's old card: recognised locally when the link is down
+    valid_until: str | None = None  # releasable without hearing from the gateway until this day
 
 
 class GatewayClient:
@@ -117,6 +118,16 @@ class GatewayClient:
 
     def manifest(self) -> list[ManifestCard]:
         data = self._call("GET", f"/v1/kiosks/{self.kiosk_id}/manifest")
+        return self._cards(data)
+
+    def manifest_since(self, version: int | None) -> tuple[int, list[ManifestCard] | None]:
+        """(version, cards), or (version, None) if nothing changed since `version`."""
+        params = {"since_version": version} if version is not None else None
+        data = self._call("GET", f"/v1/kiosks/{self.kiosk_id}/manifest", params=params)
+        return int(data["version"]), None if data.get("unchanged") else self._cards(data)
+
+    @staticmethod
+    def _cards(data: dict[str, Any]) -> list[ManifestCard]:
         return [
             ManifestCard(
                 c["card_id"],
@@ -126,6 +137,7 @@ class GatewayClient:
                 c["ready_since"],
                 base64.b64decode(c["photo"]) if c.get("photo") else None,
                 c.get("old_chip_uid"),
+                c.get("valid_until"),
             )
             for c in data["cards"]
         ]

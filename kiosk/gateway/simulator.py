@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import logging
 import random
@@ -54,6 +55,7 @@ CREATE TABLE IF NOT EXISTS leases (
     PRIMARY KEY (kiosk_id, office_id, day, time));
 CREATE TABLE IF NOT EXISTS conflicts (event_id TEXT PRIMARY KEY, kiosk_id TEXT, kind TEXT, detail TEXT, at REAL);
 """
+MANIFEST_VALID_DAYS = 7
 TIMES = ("08:00", "09:00", "10:00", "11:00", "13:00", "14:00", "15:00")
 
 
@@ -105,8 +107,9 @@ class GatewaySimulator:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
         self.residents = seed_residents(seed, per_status)
+        self.today = today or dt.date.today()  # the gateway's idea of today (manifest validity)
         if not self._db.execute("SELECT 1 FROM residents LIMIT 1").fetchone():
-            self._seed(today or dt.date.today())
+            self._seed(self.today)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -180,7 +183,10 @@ class GatewaySimulator:
 
     # -- the contract's operations -------------------------------------------------------------
 
-    def manifest(self, kiosk_id: str) -> dict[str, Any]:
+    def manifest(self, kiosk_id: str, since_version: int | None = None) -> dict[str, Any]:
+        """The kiosk's cards; each entry is valid for `MANIFEST_VALID_DAYS` from today (a kiosk offline
+        longer stops releasing: the card may have been withdrawn centrally). With `since_version` equal
+        to the current version, only {"unchanged": true} comes back."""
         office = self._kiosk_office(kiosk_id)
         with self._lock:
             rows = self._db.execute(
@@ -188,6 +194,7 @@ class GatewaySimulator:
                 "WHERE status='ready_here' AND office_id=? ORDER BY card_id",
                 (office,),
             ).fetchall()
+        valid_until = (self.today + dt.timedelta(days=MANIFEST_VALID_DAYS)).isoformat()
         cards = [
             {
                 "card_id": r[0],
@@ -196,11 +203,16 @@ class GatewaySimulator:
                 "district": r[3],
                 "ready_since": r[4],
                 "old_chip_uid": r[5],
+                "valid_until": valid_until,
                 "photo": base64.b64encode(self.photos[r[0]]).decode() if r[0] in self.photos else None,
             }
             for r in rows
         ]
-        return {"kiosk_id": kiosk_id, "office_id": office, "version": len(cards), "cards": cards}
+        digest = hashlib.sha256(json.dumps([c["card_id"] for c in cards] + [valid_until]).encode()).hexdigest()
+        version = int(digest[:12], 16)
+        if since_version == version:
+            return {"kiosk_id": kiosk_id, "office_id": office, "version": version, "unchanged": True, "cards": []}
+        return {"kiosk_id": kiosk_id, "office_id": office, "version": version, "cards": cards}
 
     def lookup(self, kiosk_id: str, nik: str) -> dict[str, Any]:
         office = self._kiosk_office(kiosk_id)
@@ -525,7 +537,11 @@ def _routes(sim: GatewaySimulator) -> list[Route]:
         return sim.slots(m["oid"], start, int(q.get("days", ["14"])[0]))
 
     return [
-        ("GET", re.compile(r"/v1/kiosks/(?P<kid>[\w-]+)/manifest"), lambda k, m, b, q: sim.manifest(own(k, m))),
+        (
+            "GET",
+            re.compile(r"/v1/kiosks/(?P<kid>[\w-]+)/manifest"),
+            lambda k, m, b, q: sim.manifest(own(k, m), int(q["since_version"][0]) if q.get("since_version") else None),
+        ),
         ("POST", re.compile(r"/v1/lookup"), lambda k, m, b, q: sim.lookup(k, _require(b, "nik"))),
         ("POST", re.compile(r"/v1/chips/resolve"), lambda k, m, b, q: sim.resolve_chip(_require(b, "uid"))),
         (

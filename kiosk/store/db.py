@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS inventory (
     chip_uid TEXT NOT NULL,
     loaded REAL NOT NULL,
     out_of_service INTEGER NOT NULL DEFAULT 0,
-    old_chip_uid TEXT
+    old_chip_uid TEXT,
+    valid_until TEXT
 );
 CREATE TABLE IF NOT EXISTS releases (
     id TEXT PRIMARY KEY,
@@ -163,8 +164,9 @@ class Store:
         self._db.execute("PRAGMA secure_delete=ON")  # erased templates are overwritten, not just unlinked
         self._db.executescript(SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(inventory)")}
-        if "old_chip_uid" not in columns:  # a store from before the offline manifest
-            self._db.execute("ALTER TABLE inventory ADD COLUMN old_chip_uid TEXT")
+        for column in ("old_chip_uid", "valid_until"):  # a store from before the offline manifest
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE inventory ADD COLUMN {column} TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -320,12 +322,22 @@ class Store:
         chip_uid: str,
         operator: str | None = None,
         old_chip_uid: str | None = None,
+        valid_until: str | None = None,
     ) -> None:
         """Record a card put into a slot (journaled, and reported to the gateway)."""
         with self._tx() as db:
             db.execute(
-                "INSERT INTO inventory(slot, card_id, nik, chip_uid, loaded, old_chip_uid) VALUES (?,?,?,?,?,?)",
-                (slot, card_id, nik, chip_uid.upper(), float(self._clock()), old_chip_uid and old_chip_uid.upper()),
+                "INSERT INTO inventory(slot, card_id, nik, chip_uid, loaded, old_chip_uid, valid_until) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (
+                    slot,
+                    card_id,
+                    nik,
+                    chip_uid.upper(),
+                    float(self._clock()),
+                    old_chip_uid and old_chip_uid.upper(),
+                    valid_until,
+                ),
             )
             data = {"slot": slot, "card": card_id, "operator": operator}
             self._append(db, "card_loaded", data)
@@ -370,6 +382,25 @@ class Store:
 
     def card_for_nik(self, nik: str) -> InventoryCard | None:
         return next(iter(self._cards("WHERE nik=?", (nik,))), None)
+
+    def renew_manifest(self, valid_until: dict[str, str]) -> int:
+        """Apply a fresh manifest: each card's new `valid_until`; a card no longer listed is withdrawn
+        (valid until yesterday: not released, due for unloading). Returns how many were withdrawn."""
+        with self._tx() as db:
+            withdrawn = 0
+            for (card_id,) in db.execute("SELECT card_id FROM inventory").fetchall():
+                if card_id in valid_until:
+                    db.execute("UPDATE inventory SET valid_until=? WHERE card_id=?", (valid_until[card_id], card_id))
+                else:
+                    db.execute("UPDATE inventory SET valid_until='0000-00-00' WHERE card_id=?", (card_id,))
+                    self._append(db, "card_withdrawn", {"card": card_id})
+                    withdrawn += 1
+            return withdrawn
+
+    def card_valid_until(self, card_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT valid_until FROM inventory WHERE card_id=?", (card_id,)).fetchone()
+        return row[0] if row else None
 
     def nik_for_old_chip(self, uid: str) -> str | None:
         """The NIK of the holder of an old card, if their new card is in this vault (works offline)."""
