@@ -213,8 +213,16 @@ def test_a_kiosk_clock_off_by_minutes_or_hours_still_hands_over(world, clock, sk
     world.reader.remove()
     world.reader.insert(r.new_chip_uid)
     assert world.core.pump().step == Step.HANDED_OVER
+    world.core.dispatch(ev.Press(ev.FINISH))
+    world.reader.remove()
+    # and with the link down on top of the skew, a booking comes from the lease
+    world.gateway.faults.down = True
+    s = book(world, clock, world.residents("never_recorded")[0])
+    assert s.step == Step.BOOKED and s.booking.code.startswith("L")
+    world.gateway.faults.down = False
     world.sync.drain_once()
     assert world.store.outbox_ids() == world.gateway.event_ids()
+    assert world.gateway.booking_codes() == [s.booking.code]
 
 
 def test_cards_stay_releasable_offline_only_while_their_manifest_entry_is_valid(world, clock) -> None:
