@@ -129,7 +129,20 @@ class KioskApp(App):
             self._camera = threading.Thread(target=self._camera_loop, name="kiosk-camera", daemon=True)
             self._camera.start()
         self._on_session(self.core.session)
+        self._start_notify()
         return root
+
+    def _start_notify(self) -> None:
+        """Tell systemd the kiosk is up (after the first frame) and ping its watchdog from this loop."""
+        from kiosk.ops.notify import Notifier, Watchdog
+
+        notifier = Notifier.from_env()
+        if not notifier.enabled:
+            return
+        watchdog = Watchdog(notifier, [self.core.store.ping])
+        Clock.schedule_once(lambda _dt: notifier.ready(f"serving as {self.kiosk_id}"), 0)
+        if watchdog.interval_s:
+            Clock.schedule_interval(lambda _dt: watchdog.ping(), watchdog.interval_s)
 
     def on_stop(self) -> None:
         self._halt.set()

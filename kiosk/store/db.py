@@ -172,6 +172,11 @@ class Store:
         with self._lock:
             self._db.close()
 
+    def ping(self) -> None:
+        """A trivial read through the same lock every writer takes (the watchdog's liveness check)."""
+        with self._lock:
+            self._db.execute("SELECT 1").fetchone()
+
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
