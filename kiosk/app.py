@@ -283,10 +283,18 @@ def run_kiosk(cfg: KioskConfig, parts: Parts, health: Health, windowed: bool = F
     sync.after_sync.append(core.refresh_leases)
     core.offline_since = lambda: sync.offline_since
     sync.start()
+    ops = None
+    if cfg.ops_listen is not None:
+        from kiosk.ops.metrics import OpsServer
+
+        ops = OpsServer(core, link_up=lambda: sync.link_up, offline_since=lambda: sync.offline_since)
+        log.info("metrics and health at %s", ops.start(*cfg.ops_listen))
     _window_setup(windowed or not cfg.fullscreen, 1280, 800)
     try:
         KioskApp(core).run()
     finally:
+        if ops is not None:
+            ops.stop()
         sync.stop()
         parts.vault.close()
         store.close()

@@ -72,6 +72,7 @@ class KioskConfig:
     def operator_for(self, uid: str) -> Operator | None:
         return next((o for o in self.operators if o.card_uid == uid.upper()), None)
 
+    ops_listen: tuple[str, int] | None = ("127.0.0.1", 9101)  # /metrics and /healthz (management interface)
     gateway_ca_file: Path | None = None  # the pinned CA of the gateway's certificate
     gateway_client_cert: tuple[Path, Path] | None = None  # this kiosk's certificate and key (mutual TLS)
     face_threshold: float = 0.55  # face distance below which it is the same person (kiosk bench faces)
@@ -224,6 +225,18 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
         problems.append("flow.warn_before_s: must be shorter than flow.idle_timeout_s")
     fullscreen = _get(data, "display.fullscreen")
     face_threshold = number("face.threshold", 0.55, 0.3, 0.7)
+    ops_listen: tuple[str, int] | None = ("127.0.0.1", 9101)
+    listen = _get(data, "ops.listen")
+    if listen is not None:
+        host, _, port = str(listen).rpartition(":")
+        if listen == "":
+            ops_listen = None
+        elif not host or not port.isdigit() or not 0 < int(port) < 65536:
+            problems.append(
+                f'ops.listen: {listen!r} must be host:port, e.g. "10.0.0.5:9101" (the management interface)'
+            )
+        else:
+            ops_listen = (host.strip("[]"), int(port))
     gateway_timeout = number("gateway.timeout_s", 5, 0.5, 60)
     seal_key = _get(data, "kiosk.seal_key_file")
     seal_key_file = Path(seal_key) if isinstance(seal_key, str) and seal_key else None
@@ -245,6 +258,7 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
         operators=operators,
         seal_key_file=seal_key_file,
         face_threshold=face_threshold,
+        ops_listen=ops_listen,
         gateway_ca_file=tls_paths.get("ca_file"),
         gateway_client_cert=(
             (tls_paths["client_cert"], tls_paths["client_key"])

@@ -148,6 +148,8 @@ class KioskCore:
         self.qr = QrScanner()
         self.offline_since: Callable[[], float | None] = lambda: None  # wired to the sync worker
         self._manifest_version: int | None = None
+        self._visit_started = 0.0
+        self.visit_ended: list[Callable[[str, float], None]] = []  # (outcome, seconds) when a visit ends
         self._pumping = threading.Lock()
         self.templates = Templates(store, Sealer.from_file(cfg.seal_key_path), parts.enrol)
         self.desk = VaultDesk(
@@ -206,8 +208,13 @@ class KioskCore:
             self.counters.refusals[self.session.reason.value] = (
                 self.counters.refusals.get(self.session.reason.value, 0) + 1
             )
+        if before.step == Step.IDLE and self.session.step != Step.IDLE:
+            self._visit_started = self.clock()
         if self.session.step == Step.IDLE and before.step != Step.IDLE:
-            self.counters.count(visit_outcome(before, event))
+            outcome = visit_outcome(before, event)
+            self.counters.count(outcome)
+            for ended in list(self.visit_ended):
+                ended(outcome, max(0.0, self.clock() - self._visit_started))
         for effect in effects:
             try:
                 self._apply(effect)

@@ -175,3 +175,10 @@ def test_kiosk_run_with_gpio_off_a_pi_exits_2_and_says_why(tmp_path, capsys, mon
     text = GOOD.replace('camera = "sim"', 'camera = "sim"\nvault = "gpio"') + GPIO
     assert main(["run", "--config", str(write(tmp_path, text))]) == 2
     assert "hardware.vault: this machine's GPIO cannot be driven" in capsys.readouterr().err
+
+
+def test_ops_listen_is_checked(tmp_path):
+    cfg = load_config(write(tmp_path, GOOD + '\n[ops]\nlisten = "10.0.0.5:9101"\n'))
+    assert cfg.ops_listen == ("10.0.0.5", 9101)
+    with pytest.raises(ConfigError, match=r"ops\.listen: '9101' must be host:port"):
+        load_config(write(tmp_path, GOOD + '\n[ops]\nlisten = "9101"\n'))

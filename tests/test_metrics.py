@@ -1,0 +1,73 @@
+"""/metrics and /healthz scraped over HTTP from a running kiosk (simulated hardware, real gateway
+simulator): names, types and labels by Prometheus conventions, and no NIK or name anywhere."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from kiosk.ops.metrics import OpsServer
+from tests.test_offline import book, pickup
+
+EXPECTED = {
+    "kiosk_visits": ("counter", {"outcome"}),
+    "kiosk_handovers": ("counter", set()),
+    "kiosk_refusals": ("counter", {"reason"}),
+    "kiosk_errors": ("counter", set()),
+    "kiosk_outbox_pending": ("gauge", set()),
+    "kiosk_vault_cards": ("gauge", set()),
+    "kiosk_vault_slots": ("gauge", set()),
+    "kiosk_vault_slots_out_of_service": ("gauge", set()),
+    "kiosk_tamper_alarm": ("gauge", set()),
+    "kiosk_gateway_up": ("gauge", set()),
+    "kiosk_gateway_offline_since_seconds": ("gauge", set()),
+    "kiosk_component_up": ("gauge", {"component", "state"}),
+    "kiosk_journey_seconds": ("histogram", {"outcome"}),
+}
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_metrics_and_healthz_of_a_running_kiosk(world, clock) -> None:
+    ops = OpsServer(world.core, link_up=lambda: world.sync.link_up, offline_since=lambda: world.sync.offline_since)
+    base = ops.start(port=0)
+    try:
+        owner = next(r for r in world.residents("ready_here") if r.old_chip_uid)
+        pickup(world, clock, owner)
+        s = book(world, clock, world.residents("never_recorded")[0])
+        assert s.booking is not None
+        status, text = get(base + "/metrics")
+        assert status == 200
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        for name, (kind, labels) in EXPECTED.items():
+            assert name in families, name
+            assert families[name].type == kind, (name, families[name].type)
+            for sample in families[name].samples:
+                assert set(sample.labels) - {"le"} == labels, (name, sample.labels)
+        values = {(x.name, tuple(sorted(x.labels.items()))): x.value for f in families.values() for x in f.samples}
+        assert values[("kiosk_handovers_total", ())] == 1
+        assert values[("kiosk_visits_total", (("outcome", "handed_over"),))] == 1
+        assert values[("kiosk_journey_seconds_count", (("outcome", "handed_over"),))] == 1
+        assert values[("kiosk_vault_cards", ())] == len(world.store.inventory())
+        status, body = get(base + "/healthz")
+        health = json.loads(body)
+        assert status == 200 and health["status"] in ("ok", "degraded") and "vault" in health["components"]
+        for everything in (text, body):
+            for r in world.gateway.residents:
+                assert r.nik not in everything and r.nik[-4:] + "\n" not in everything
+                assert r.name not in everything
+        # the tamper door fails the vault: /healthz answers 503 and the gauge says why
+        world.vault.open_door()
+        status, body = get(base + "/healthz")
+        assert status == 503 and json.loads(body)["components"]["vault"]["state"] == "failed"
+        assert "kiosk_tamper_alarm 1.0" in get(base + "/metrics")[1]
+    finally:
+        ops.stop()
