@@ -173,12 +173,72 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--db", default="/var/lib/loket/kiosk.db")
     verify.set_defaults(func=cmd_audit)
 
+    prov = sub.add_parser("provision", help="enrol this kiosk with a one-time token and write kiosk.toml")
+    prov.add_argument("--enrol", required=True, help="the enrolment file from the admins (TOML)")
+    prov.add_argument("--config", default="/etc/loket/kiosk.toml")
+    prov.add_argument("--data-dir", default="/var/lib/loket")
+    prov.add_argument("--hardware", choices=("kiosk", "sim"), default="kiosk", help="sim: a desk without kiosk parts")
+    prov.set_defaults(func=cmd_provision)
+
+    selftest = sub.add_parser("selftest", help="ask every part once and print a report")
+    selftest.add_argument("--config", default="/etc/loket/kiosk.toml")
+    selftest.add_argument("--print", action="store_true", help="also print a test slip")
+    selftest.set_defaults(func=cmd_selftest)
+
     from kiosk.bench import add_bench_parsers
 
     bench = sub.add_parser("bench", help="speed and accuracy benchmarks (qr, faces, ocr)")
     add_bench_parsers(bench)
     bench.set_defaults(func=cmd_bench)
     return parser
+
+
+def cmd_provision(args: argparse.Namespace) -> int:
+    """Enrol this kiosk at the gateway and write its configuration."""
+    from kiosk.ops.provision import ProvisionError, provision
+
+    try:
+        cfg = provision(Path(args.enrol), Path(args.config), Path(args.data_dir), args.hardware)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except ProvisionError as exc:
+        print(f"kiosk provision: {exc}", file=sys.stderr)
+        return 1
+    print(f"kiosk {cfg.kiosk_id} of {cfg.office} enrolled; configuration in {args.config}")
+    return 0
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    """Ask every part once and print a report; exit 1 if any part fails."""
+    from kiosk.gateway.client import GatewayClient
+    from kiosk.ops.health import Health
+    from kiosk.ops.selftest import report, run_selftest
+    from kiosk.parts import build_parts
+
+    try:
+        cfg = load_config(args.config)
+        health = Health()
+        parts = build_parts(cfg, health)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    client = GatewayClient(
+        cfg.gateway_url,
+        cfg.kiosk_id,
+        cfg.api_key,
+        timeout_s=cfg.gateway_timeout_s,
+        retries=0,
+        ca_file=cfg.gateway_ca_file,
+        client_cert=cfg.gateway_client_cert,
+    )
+    try:
+        checks = run_selftest(cfg, parts, client, health, print_slip=args.print)
+    finally:
+        client.close()
+        parts.vault.close()
+    print(report(checks))
+    return 0 if all(c.ok for c in checks) else 1
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -146,7 +146,7 @@ def _tls(world, tmp_path):
 
 
 def test_mutual_tls_with_a_pinned_ca(world, tmp_path) -> None:
-    from kiosk.gateway.client import GatewayClient, GatewayUnavailable
+    from kiosk.gateway.client import GatewayClient, GatewayRefused, GatewayUnavailable
 
     url, ca, kiosk = _tls(world, tmp_path)
     good = GatewayClient(
@@ -154,8 +154,8 @@ def test_mutual_tls_with_a_pinned_ca(world, tmp_path) -> None:
     )
     assert good.manifest(), "a pinned CA and this kiosk's certificate get in"
     anonymous = GatewayClient(url, world.cfg.kiosk_id, world.cfg.api_key, ca_file=ca.cert, retries=0)
-    with pytest.raises(GatewayUnavailable):
-        anonymous.manifest()  # no client certificate: the handshake is refused
+    with pytest.raises(GatewayRefused, match="client_certificate_required"):
+        anonymous.manifest()  # no client certificate: only enrolment is open without one
     system_trust = GatewayClient(url, world.cfg.kiosk_id, world.cfg.api_key, retries=0)
     with pytest.raises(GatewayUnavailable):
         system_trust.manifest()  # the gateway's CA is not a public one: without the pin it is not trusted

@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS kiosks (kiosk_id TEXT PRIMARY KEY, office_id TEXT, ap
 CREATE TABLE IF NOT EXISTS leases (
     kiosk_id TEXT, office_id TEXT, day TEXT, time TEXT, granted INTEGER, used INTEGER DEFAULT 0,
     PRIMARY KEY (kiosk_id, office_id, day, time));
+CREATE TABLE IF NOT EXISTS enrolment_tokens (token TEXT PRIMARY KEY, kiosk_id TEXT, office_id TEXT, used REAL);
 CREATE TABLE IF NOT EXISTS conflicts (event_id TEXT PRIMARY KEY, kiosk_id TEXT, kind TEXT, detail TEXT, at REAL);
 """
 MANIFEST_VALID_DAYS = 7
@@ -96,6 +97,7 @@ class GatewaySimulator:
         self.api_key = api_key
         self.faults = Faults()
         self._tls_servers: list[ThreadingHTTPServer] = []
+        self.ca: Any = None  # a kiosk.gateway.pki.Issued CA: enrolment then signs kiosk certificates
         self.photos: dict[str, bytes] = {}  # card_id -> recording photo (tests and benchmarks set these)
         self.access_log: list[str] = []
         self.ticket_key = Ed25519PrivateKey.from_private_bytes(
@@ -406,6 +408,41 @@ class GatewaySimulator:
         with self._lock:
             return [r[0] for r in self._db.execute("SELECT code FROM bookings")]
 
+    def issue_enrolment_token(self, kiosk_id: str, office_id: str = KIOSK_OFFICE) -> str:
+        """A one-time token for a new kiosk (the admin's side of provisioning)."""
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._db.execute("INSERT INTO enrolment_tokens VALUES (?,?,?,NULL)", (token, kiosk_id, office_id))
+        return token
+
+    def enrol(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Spend a one-time token: register the kiosk, give it its API key, sign its certificate request
+        (when this gateway has a CA), and hand over what it must trust."""
+        token, kiosk_id = _require(body, "token"), _require(body, "kiosk_id")
+        with self._lock:
+            row = self._db.execute(
+                "SELECT kiosk_id, office_id, used FROM enrolment_tokens WHERE token=?", (token,)
+            ).fetchone()
+            if row is None or row[2] is not None:
+                raise ApiError(401, "token_invalid", "the enrolment token is unknown or already used")
+            if row[0] != kiosk_id:
+                raise ApiError(403, "token_other_kiosk", f"this token is for kiosk {row[0]}")
+            api_key = secrets.token_urlsafe(32)
+            self._db.execute("UPDATE enrolment_tokens SET used=? WHERE token=?", (time.time(), token))
+            self._db.execute("INSERT OR REPLACE INTO kiosks VALUES (?,?,?)", (kiosk_id, row[1], api_key))
+        answer: dict[str, Any] = {
+            "kiosk_id": kiosk_id,
+            "office_id": row[1],
+            "api_key": api_key,
+            "ticket_keys": {str(self.ticket_key_id): self.ticket_public_key_hex},
+        }
+        if self.ca is not None and body.get("csr"):
+            from kiosk.gateway.pki import sign_csr
+
+            answer["client_cert"] = sign_csr(self.ca, str(body["csr"]), kiosk_id)
+            answer["ca_cert"] = self.ca.cert.read_text()
+        return answer
+
     def conflicts(self) -> list[tuple[str, str]]:
         """(kind, detail) of every conflict events revealed (for tests)."""
         with self._lock:
@@ -484,9 +521,10 @@ class GatewaySimulator:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(cert, key)
         if client_ca is not None:
-            context.verify_mode = ssl.CERT_REQUIRED
+            # optional at the handshake, so that a new kiosk can enrol; every other route demands it
+            context.verify_mode = ssl.CERT_OPTIONAL
             context.load_verify_locations(client_ca)
-        server = ThreadingHTTPServer((host, 0), _make_handler(self))
+        server = ThreadingHTTPServer((host, 0), _make_handler(self, client_cert_required=client_ca is not None))
         server.daemon_threads = True
         server.socket = context.wrap_socket(server.socket, server_side=True)
         self._tls_servers.append(server)
@@ -554,6 +592,7 @@ def _routes(sim: GatewaySimulator) -> list[Route]:
         ("POST", re.compile(r"/v1/bookings"), lambda k, m, b, q: sim.book(b)),
         ("POST", re.compile(r"/v1/events"), lambda k, m, b, q: sim.accept_events(k, b.get("events", []))),
         ("POST", re.compile(r"/v1/kiosks/(?P<kid>[\w-]+)/heartbeat"), lambda k, m, b, q: sim.heartbeat(own(k, m), b)),
+        ("POST", re.compile(r"/v1/enrol"), lambda k, m, b, q: sim.enrol(b)),
         (
             "POST",
             re.compile(r"/v1/kiosks/(?P<kid>[\w-]+)/leases"),
@@ -564,7 +603,7 @@ def _routes(sim: GatewaySimulator) -> list[Route]:
     ]
 
 
-def _make_handler(sim: GatewaySimulator) -> type[BaseHTTPRequestHandler]:
+def _make_handler(sim: GatewaySimulator, client_cert_required: bool = False) -> type[BaseHTTPRequestHandler]:
     routes = _routes(sim)
 
     class Handler(BaseHTTPRequestHandler):
@@ -610,7 +649,11 @@ def _make_handler(sim: GatewaySimulator) -> type[BaseHTTPRequestHandler]:
                     if m and route_method == method:
                         auth = self.headers.get("Authorization", "")
                         key = auth[7:] if auth.startswith("Bearer ") else None
-                        kiosk = sim.authenticate(self.headers.get("X-Kiosk-Id"), key)
+                        # /v1/enrol: the one-time token in the body is the credential
+                        enrolling = url.path == "/v1/enrol"
+                        if client_cert_required and not enrolling and not self.connection.getpeercert():
+                            raise ApiError(401, "client_certificate_required", "present this kiosk's certificate")
+                        kiosk = "" if enrolling else sim.authenticate(self.headers.get("X-Kiosk-Id"), key)
                         try:
                             body = json.loads(raw) if raw else {}
                         except json.JSONDecodeError:

@@ -1,0 +1,173 @@
+"""`kiosk provision`: from a technician's enrolment file to a kiosk that can start.
+
+The enrolment file (TOML, on the boot partition for the first-boot unit) names the kiosk, the gateway
+and a one-time token from the admins. Provisioning makes the kiosk's private key (0600, never leaves
+the kiosk) and a certificate request, spends the token at the gateway, and writes: the API key (0600),
+the kiosk's certificate, the gateway's CA to pin, and kiosk.toml with the queue system's ticket keys and
+the hardware pin map of docs/wiring.md. The written config is loaded back before anything is reported
+done. Bad input names the key and the fix; nothing is written before the gateway accepted the token.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from kiosk.config import ConfigError, KioskConfig, load_config
+from kiosk.gateway.pki import make_csr
+
+KIOSK_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
+
+HARDWARE = {
+    "kiosk": """camera = "opencv"
+camera_device = 0
+reader = "pcsc"
+vault = "gpio"
+indicators = "gpio"
+printer = "escpos"
+printer_device = "usb://04b8:0e15"
+printer_profile = "TM-T20II"
+
+[gpio]
+door = "GPIO26"
+led = "GPIO12"
+buzzer = "GPIO16"
+slots = [
+  { gate = "GPIO5",  seat = "GPIO6" },
+  { gate = "GPIO13", seat = "GPIO19" },
+  { gate = "GPIO17", seat = "GPIO27" },
+  { gate = "GPIO22", seat = "GPIO23" },
+  { gate = "GPIO24", seat = "GPIO25" },
+  { gate = "GPIO20", seat = "GPIO21" },
+]
+""",
+    "sim": """camera = "sim"
+reader = "sim"
+vault = "sim"
+printer = "sim"
+""",
+}
+
+
+class ProvisionError(RuntimeError):
+    """Provisioning stopped; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    kiosk_id: str
+    gateway_url: str
+    token: str
+    ca_file: Path | None
+
+
+def read_enrolment(path: Path) -> Enrolment:
+    """The technician's enrolment file, checked key by key."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no enrolment file; the admins send one per kiosk"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
+    problems: list[str] = []
+    kiosk_id = str(data.get("kiosk_id", "")).strip()
+    if not KIOSK_ID.match(kiosk_id):
+        problems.append(f'kiosk_id: {kiosk_id!r} must be 3-32 capitals, digits or dashes, e.g. kiosk_id = "KUPANG-03"')
+    url = str(data.get("gateway_url", "")).strip()
+    loopback = url.startswith(("http://127.0.0.1", "http://localhost"))
+    if not (url.startswith("https://") or loopback):
+        problems.append(f"gateway_url: {url!r} must be the gateway's https:// address")
+    token = str(data.get("token", "")).strip()
+    if not token:
+        problems.append("token: missing; ask the admins for this kiosk's one-time enrolment token")
+    ca_file: Path | None = None
+    if data.get("ca_file"):
+        ca_file = Path(str(data["ca_file"]))
+        if not ca_file.is_absolute():
+            ca_file = path.parent / ca_file
+        if not ca_file.is_file():
+            problems.append(f"ca_file: {ca_file} is not a file; copy the gateway CA next to the enrolment file")
+    elif not loopback:
+        problems.append("ca_file: missing; the gateway's CA certificate must come with the enrolment file")
+    if problems:
+        raise ConfigError(problems)
+    return Enrolment(kiosk_id, url.rstrip("/"), token, ca_file)
+
+
+def _write_secret(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def provision(
+    enrol_path: Path, config_path: Path, data_dir: Path = Path("/var/lib/loket"), hardware: str = "kiosk"
+) -> KioskConfig:
+    """Enrol this kiosk and write its configuration; returns the configuration as loaded back."""
+    if hardware not in HARDWARE:
+        raise ConfigError([f"--hardware: {hardware!r} is not one of {', '.join(HARDWARE)}"])
+    enrol = read_enrolment(enrol_path)
+    secrets_dir = config_path.parent
+    secrets_dir.mkdir(parents=True, exist_ok=True)
+    key_path, csr = make_csr(secrets_dir, enrol.kiosk_id)
+    try:
+        resp = requests.post(
+            enrol.gateway_url + "/v1/enrol",
+            json={"token": enrol.token, "kiosk_id": enrol.kiosk_id, "csr": csr},
+            timeout=15,
+            verify=str(enrol.ca_file) if enrol.ca_file else True,
+        )
+    except requests.RequestException as exc:
+        raise ProvisionError(
+            f"the gateway at {enrol.gateway_url} cannot be reached ({type(exc).__name__}); "
+            "check the network and gateway_url, then run kiosk provision again"
+        ) from exc
+    answer: dict[str, Any] = resp.json() if resp.headers.get("Content-Type", "").startswith("application/json") else {}
+    if resp.status_code == 401:
+        raise ProvisionError("the enrolment token was refused (unknown or already used): ask the admins for a new one")
+    if resp.status_code == 403:
+        raise ProvisionError(f"the token belongs to another kiosk: {answer.get('message', '')}")
+    if resp.status_code != 200:
+        raise ProvisionError(f"the gateway answered {resp.status_code}: {answer.get('message', resp.text[:200])}")
+    _write_secret(secrets_dir / "api-key", answer["api_key"] + "\n")
+    tls = ""
+    if answer.get("client_cert"):
+        (secrets_dir / "kiosk.crt").write_text(answer["client_cert"])
+        tls += f'client_cert = "{secrets_dir / "kiosk.crt"}"\nclient_key = "{key_path}"\n'
+    ca_text = answer.get("ca_cert") or (enrol.ca_file.read_text() if enrol.ca_file else "")
+    if ca_text:
+        (secrets_dir / "gateway-ca.crt").write_text(ca_text)
+        tls += f'ca_file = "{secrets_dir / "gateway-ca.crt"}"\n'
+    keys = ", ".join(f'"{kid}" = "{hexkey}"' for kid, hexkey in sorted(answer["ticket_keys"].items()))
+    text = f"""# Written by `kiosk provision` for {enrol.kiosk_id}. Keys are explained in config/kiosk.example.toml.
+[kiosk]
+id = "{enrol.kiosk_id}"
+office = "{answer["office_id"]}"
+data_dir = "{data_dir}"
+language = "id"
+seal_key_file = "{secrets_dir / "seal.key"}"
+
+[gateway]
+url = "{enrol.gateway_url}"
+api_key_file = "{secrets_dir / "api-key"}"
+{tls}
+[tickets]
+keys = {{ {keys} }}
+
+[hardware]
+{HARDWARE[hardware]}"""
+    tmp = config_path.with_suffix(".toml.new")
+    tmp.write_text(text)
+    try:
+        cfg = load_config(tmp)
+    except ConfigError:
+        tmp.unlink()
+        raise
+    tmp.replace(config_path)
+    return cfg

@@ -1,0 +1,113 @@
+"""`kiosk provision` and `kiosk selftest` against the gateway simulator over mutual TLS."""
+
+from __future__ import annotations
+
+import datetime as dt
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kiosk.cli import main
+from kiosk.config import load_config
+from kiosk.gateway.client import GatewayClient
+from kiosk.gateway.pki import issue, make_ca
+from kiosk.gateway.simulator import GatewaySimulator
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> Iterator[tuple[GatewaySimulator, str, Path]]:
+    sim = GatewaySimulator(tmp_path / "gw.db", seed=2, today=dt.date(2026, 11, 23))
+    sim.start()
+    ca = make_ca(tmp_path / "gw-pki")
+    server = issue(ca, tmp_path / "gw-pki", "gateway", server_names=("127.0.0.1",))
+    sim.ca = ca
+    url = sim.start_tls(server.cert, server.key, client_ca=ca.cert)
+    yield sim, url, ca.cert
+    sim.close()
+
+
+def enrolment(folder: Path, kiosk_id: str, url: str, token: str, ca: Path | None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [f'kiosk_id = "{kiosk_id}"', f'gateway_url = "{url}"', f'token = "{token}"']
+    if ca is not None:
+        (folder / "gateway-ca.crt").write_bytes(ca.read_bytes())
+        lines.append('ca_file = "gateway-ca.crt"')
+    path = folder / "loket-enrol.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_provision_enrols_and_writes_a_config_that_works(gateway, tmp_path: Path, capsys) -> None:
+    sim, url, ca = gateway
+    token = sim.issue_enrolment_token("KUPANG-03")
+    enrol = enrolment(tmp_path / "boot", "KUPANG-03", url, token, ca)
+    config = tmp_path / "etc" / "kiosk.toml"
+    args = ["provision", "--enrol", str(enrol), "--config", str(config), "--data-dir", str(tmp_path / "data")]
+    assert main([*args, "--hardware", "sim"]) == 0
+    assert "KUPANG-03" in capsys.readouterr().out
+    cfg = load_config(config)
+    assert cfg.kiosk_id == "KUPANG-03" and cfg.ticket_keys == {sim.ticket_key_id: sim.ticket_public_key_hex}
+    for secret in ("api-key", "kiosk.key"):
+        assert stat.S_IMODE((config.parent / secret).stat().st_mode) == 0o600, secret
+    assert cfg.gateway_client_cert is not None and cfg.gateway_ca_file is not None
+    client = GatewayClient(
+        cfg.gateway_url, cfg.kiosk_id, cfg.api_key, ca_file=cfg.gateway_ca_file, client_cert=cfg.gateway_client_cert
+    )
+    assert client.manifest() is not None, "the new kiosk talks to the gateway over mutual TLS with its new key"
+    client.close()
+    # the token is spent
+    assert main([*args, "--hardware", "sim"]) == 1
+    assert "refused (unknown or already used)" in capsys.readouterr().err
+    # and the kiosk hardware profile writes a config that validates too (pin map of docs/wiring.md)
+    token = sim.issue_enrolment_token("KUPANG-04")
+    enrol4 = enrolment(tmp_path / "boot4", "KUPANG-04", url, token, ca)
+    assert main(["provision", "--enrol", str(enrol4), "--config", str(tmp_path / "etc4" / "kiosk.toml")]) == 0
+    assert load_config(tmp_path / "etc4" / "kiosk.toml").hardware.vault == "gpio"
+
+
+@pytest.mark.parametrize(
+    ("kiosk_id", "token", "with_ca", "expected"),
+    [
+        ("kupang 3", "x", True, "kiosk_id: 'kupang 3' must be 3-32 capitals"),
+        ("KUPANG-03", "", True, "token: missing; ask the admins"),
+        ("KUPANG-03", "x", False, "ca_file: missing; the gateway's CA certificate"),
+    ],
+)
+def test_bad_enrolment_files_name_the_key(gateway, tmp_path: Path, capsys, kiosk_id, token, with_ca, expected) -> None:
+    _, url, ca = gateway
+    enrol = enrolment(tmp_path / "boot", kiosk_id, url, token, ca if with_ca else None)
+    assert main(["provision", "--enrol", str(enrol), "--config", str(tmp_path / "etc" / "kiosk.toml")]) == 2
+    assert expected in capsys.readouterr().err
+    assert not (tmp_path / "etc" / "kiosk.toml").exists(), "nothing is written from bad input"
+
+
+def test_a_token_for_another_kiosk_is_refused(gateway, tmp_path: Path, capsys) -> None:
+    sim, url, ca = gateway
+    token = sim.issue_enrolment_token("KUPANG-09")
+    enrol = enrolment(tmp_path / "boot", "KUPANG-03", url, token, ca)
+    assert main(["provision", "--enrol", str(enrol), "--config", str(tmp_path / "etc" / "kiosk.toml")]) == 1
+    assert "belongs to another kiosk" in capsys.readouterr().err
+
+
+def test_selftest_reports_every_part_and_fails_when_the_gateway_does(gateway, tmp_path: Path, capsys) -> None:
+    sim, url, ca = gateway
+    enrol = enrolment(tmp_path / "boot", "KUPANG-05", url, sim.issue_enrolment_token("KUPANG-05"), ca)
+    config = tmp_path / "etc" / "kiosk.toml"
+    data = tmp_path / "data"
+    assert (
+        main(
+            ["provision", "--enrol", str(enrol), "--config", str(config), "--data-dir", str(data), "--hardware", "sim"]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["selftest", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    for part in ("camera", "reader", "vault", "printer", "gateway", "store", "disk"):
+        assert f"OK   {part}" in out, out
+    sim.faults.down = True
+    assert main(["selftest", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL gateway" in out and "check the link" in out
