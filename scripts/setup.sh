@@ -13,7 +13,7 @@ packages=(python3 python3-venv python3-dev gcc libgl1 libegl1 libgl1-mesa-dri li
 if [[ "${1:-}" == "--test" ]]; then
   # Tests: a virtual X server for the real Kivy window, and vsmartcard's virtual reader (vpcd) for a
   # real PC/SC stack. vpcd listens on the network: a test dependency only, never on a kiosk image.
-  packages+=(xvfb xauth vsmartcard-vpcd systemd prometheus)  # systemd-analyze verifies units; promtool tests alerts
+  packages+=(xvfb xauth vsmartcard-vpcd systemd prometheus shellcheck)  # unit checks, promtool, shellcheck
 fi
 
 missing=()

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Lay the kiosk's files over a root filesystem folder: units (enabled as systemctl would), tmpfiles and
+# sysusers entries, journald limits, the hardware watchdog, NTP, SSH keys only, no console login on the
+# kiosk screen, the printer's udev rule, and the example configuration. No loop device, no emulation:
+# pi-gen's stage calls it on its rootfs; tests call it on an empty folder and inspect the result.
+# Usage: image-build/build-overlay.sh ROOT
+set -euo pipefail
+
+root="${1:?usage: build-overlay.sh ROOT}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(dirname "$here")"
+
+install -d -m 0755 "$root/etc/systemd/system/multi-user.target.wants" \
+  "$root/usr/lib/tmpfiles.d" "$root/usr/lib/sysusers.d" "$root/opt/loket" \
+  "$root/etc/systemd/journald.conf.d" "$root/etc/systemd/system.conf.d" \
+  "$root/etc/systemd/timesyncd.conf.d" "$root/etc/ssh/sshd_config.d" "$root/etc/udev/rules.d"
+install -d -m 0750 "$root/etc/loket"
+
+for unit in loket-kiosk.service loket-provision.service; do
+  install -m 0644 "$repo/systemd/$unit" "$root/etc/systemd/system/$unit"
+  ln -sfn "../$unit" "$root/etc/systemd/system/multi-user.target.wants/$unit"   # systemctl enable
+done
+install -m 0644 "$repo/systemd/loket.conf" "$root/usr/lib/tmpfiles.d/loket.conf"
+install -m 0644 "$repo/systemd/loket.sysusers.conf" "$root/usr/lib/sysusers.d/loket.conf"
+
+# no login prompt over the kiosk's screen: the app owns tty1 (maintenance is over SSH, keys only)
+ln -sfn /dev/null "$root/etc/systemd/system/getty@tty1.service"
+
+install -m 0644 "$here/files/journald-loket.conf" "$root/etc/systemd/journald.conf.d/loket.conf"
+install -m 0644 "$here/files/watchdog.conf" "$root/etc/systemd/system.conf.d/loket-watchdog.conf"
+install -m 0644 "$here/files/timesyncd-loket.conf" "$root/etc/systemd/timesyncd.conf.d/loket.conf"
+install -m 0644 "$here/files/sshd-loket.conf" "$root/etc/ssh/sshd_config.d/loket.conf"
+install -m 0644 "$here/files/60-loket-printer.rules" "$root/etc/udev/rules.d/60-loket-printer.rules"
+install -m 0640 "$repo/config/kiosk.example.toml" "$root/etc/loket/kiosk.example.toml"
+install -m 0644 "$repo/README.md" "$root/opt/loket/README.md"
+install -m 0644 "$repo/docs/wiring.md" "$root/opt/loket/wiring.md"
+echo "overlay laid over $root"
