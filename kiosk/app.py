@@ -90,6 +90,7 @@ class KioskApp(App):
     printer_ok = BooleanProperty(True)
     printer_state = StringProperty("")
     vault_alarms = StringProperty("")  # operator mode: active alarms, comma-separated
+    service_notice = StringProperty("")  # a msgid: what is not possible right now, said before anyone starts
 
     def __init__(
         self, core: KioskCore, *, world: World | None = None, camera_thread: bool = True, **kwargs: Any
@@ -198,7 +199,9 @@ class KioskApp(App):
             self.reader_state = f"{status.state.value} ({status.reason})" if status else "?"
 
     def _refresh_badge(self) -> None:
-        """The staff line in the corner: kiosk ID, events waiting, and since when the link is down."""
+        """The staff line in the corner: kiosk ID, events waiting, and since when the link is down; and
+        the residents' notice of what this kiosk cannot do right now."""
+        self.service_notice = self.core.service_notice()
         parts = [self.kiosk_id]
         pending = self.core.store.pending_count()
         if pending:
@@ -278,9 +281,10 @@ def run_kiosk(cfg: KioskConfig, parts: Parts, health: Health, windowed: bool = F
     if attach is not None:  # the live face check reads the frames the screen shows
         attach(lambda: core.last_frame, core.templates.get)
     parts.reader.start()
-    sync = SyncWorker(store, client)
+    sync = SyncWorker(store, client, health=health)
     sync.after_sync.append(core.refresh_manifest)
     sync.after_sync.append(core.refresh_leases)
+    sync.after_sync.append(core.heartbeat)
     core.offline_since = lambda: sync.offline_since
     sync.start()
     ops = None

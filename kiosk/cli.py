@@ -185,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     selftest.add_argument("--print", action="store_true", help="also print a test slip")
     selftest.set_defaults(func=cmd_selftest)
 
+    doctor = sub.add_parser("doctor", help="explain what is wrong on a broken kiosk")
+    doctor.add_argument("--config", default="/etc/loket/kiosk.toml")
+    doctor.set_defaults(func=cmd_doctor)
+
     from kiosk.bench import add_bench_parsers
 
     bench = sub.add_parser("bench", help="speed and accuracy benchmarks (qr, faces, ocr)")
@@ -239,6 +243,38 @@ def cmd_selftest(args: argparse.Namespace) -> int:
         parts.vault.close()
     print(report(checks))
     return 0 if all(c.ok for c in checks) else 1
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Explain what is wrong on a broken kiosk: configuration, services, then every part."""
+    import shutil as _shutil
+    import subprocess
+
+    print(f"configuration {args.config}:")
+    try:
+        load_config(args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"  FAIL {problem}")
+        print("fix the configuration first: the kiosk does not start with these problems")
+        return 1
+    print("  OK   every key is valid")
+    if _shutil.which("systemctl"):
+        for unit, advice in (
+            ("loket-kiosk.service", "journalctl -u loket-kiosk -b shows why it stopped"),
+            ("pcscd.service", "the card reader needs pcscd: sudo systemctl enable --now pcscd"),
+            (
+                "systemd-timesyncd.service",
+                "tickets need a synchronised clock: sudo systemctl enable --now systemd-timesyncd",
+            ),
+        ):
+            state = subprocess.run(["systemctl", "is-active", unit], capture_output=True, text=True).stdout.strip()
+            print(
+                f"  {'OK  ' if state == 'active' else 'WARN'} {unit} is {state or 'unknown'}"
+                + ("" if state == "active" else f": {advice}")
+            )
+    print("parts:")
+    return cmd_selftest(argparse.Namespace(config=args.config, print=False))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
+import shutil
+import subprocess
 import threading
 import time
 import uuid
@@ -31,7 +33,7 @@ from kiosk.hardware.indicators import Indicators, Light
 from kiosk.hardware.printer import Document, Printer, PrinterState
 from kiosk.hardware.reader import CardEvent, CardFailed, CardGone, CardPresented, CardReader
 from kiosk.hardware.vault import Vault
-from kiosk.i18n import tr
+from kiosk.i18n import N_, tr
 from kiosk.identity.face import FaceVerifier
 from kiosk.identity.nik import mask_nik
 from kiosk.identity.operator import Attempts, judge
@@ -62,6 +64,21 @@ OUTBOX_KINDS = frozenset(
     }
 )
 TICKET_REPEAT_S = 5.0  # the same QR text is not re-reported until it was out of view this long
+CAMERA_MISSES_FAILED = 30  # frames in a row without a picture (3 s at 10 fps): the camera has failed
+
+
+def clock_synchronised() -> bool | None:
+    """systemd-timesyncd's view of the clock (None where timedatectl cannot say)."""
+    if shutil.which("timedatectl") is None:
+        return None
+    try:
+        out = subprocess.run(
+            ["timedatectl", "show", "-p", "NTPSynchronized", "--value"], capture_output=True, text=True, timeout=2
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    value = out.stdout.strip()
+    return value == "yes" if out.returncode == 0 and value in ("yes", "no") else None
 
 
 def visit_outcome(last: Session, event: ev.Event) -> str:
@@ -146,6 +163,7 @@ class KioskCore:
         self.last_frame: np.ndarray | None = None
         self._last_qr: tuple[str, float] = ("", 0.0)
         self.qr = QrScanner()
+        self._camera_misses = 0
         self.offline_since: Callable[[], float | None] = lambda: None  # wired to the sync worker
         self._manifest_version: int | None = None
         self._visit_started = 0.0
@@ -246,7 +264,13 @@ class KioskCore:
         self.last_frame = frame
         step_now = self.session.step
         if frame is None:
+            self._camera_misses += 1
+            if self._camera_misses == CAMERA_MISSES_FAILED:  # a few seconds without a frame
+                self.health.report("camera", State.FAILED, "no frames")
             return []
+        if self._camera_misses:
+            self._camera_misses = 0
+        self.health.report("camera", State.OK, "")
         now = self.clock()
         if step_now == Step.CARD:
             nik = self.parts.nik_reader.read(frame)
@@ -495,6 +519,52 @@ class KioskCore:
             return ev.BookingDone(e.visit, None, Reason.OFFLINE_FULL)
         log.info("booked offline on the lease: %s %s %s", e.office_id, e.day, e.time)
         return ev.BookingDone(e.visit, Booking(code, office, e.day, e.time))
+
+    def probe(self) -> None:
+        """Parts that report nothing by themselves: the data disk and the clock's synchronisation."""
+        usage = shutil.disk_usage(self.cfg.data_dir)
+        free = usage.free / usage.total
+        state = State.FAILED if free < 0.03 else State.DEGRADED if free < 0.10 else State.OK
+        self.health.report("disk", state, f"{100 * free:.0f}% free")
+        synced = clock_synchronised()
+        if synced is not None:
+            self.health.report(
+                "clock", State.OK if synced else State.DEGRADED, "" if synced else "NTP not synchronised"
+            )
+
+    def summary(self) -> dict[str, Any]:
+        """What the heartbeat tells the gateway: states and counts, never personal data."""
+        seq, head = self.store.journal_head()
+        return {
+            "kiosk": self.cfg.kiosk_id,
+            "components": {n: s.state.value for n, s in sorted(self.health.snapshot().items())},
+            "outbox_pending": self.store.pending_count(),
+            "vault_cards": len(self.store.inventory()),
+            "alarms": sorted(self.store.alarms()),
+            "outcomes": dict(self.counters.outcomes),
+            "journal_head": {"seq": seq, "hash": head},
+        }
+
+    def heartbeat(self) -> bool:
+        """Probe, then send the summary (called after each sync while the link is up)."""
+        self.probe()
+        try:
+            self.gateway.heartbeat(self.summary())
+        except (GatewayUnavailable, GatewayRefused) as exc:
+            log.info("heartbeat not delivered: %s", exc)
+            return False
+        return True
+
+    def service_notice(self) -> str:
+        """What residents should know before they start, when a part is down (a msgid, or "")."""
+        states = self.health.snapshot()
+        camera = states.get("camera")
+        if camera is not None and camera.state == State.FAILED:
+            return N_("This kiosk cannot serve right now. Please go to the counter.")
+        reader = states.get("reader")
+        if self.desk.releases_stopped() or (reader is not None and reader.state == State.FAILED):
+            return N_("Collecting a new e-KTP is not possible here right now. Bookings and status still work.")
+        return ""
 
     def refresh_manifest(self) -> int | None:
         """Poll the manifest (cheap when unchanged): renew each card's validity, withdraw cards no longer

@@ -119,9 +119,10 @@ def build_world(
     core = KioskCore(cfg, store, client, parts, clock=clock, executor=executor, health=health)
     card_reader.start()
     core.load_vault_from_manifest()
-    sync = SyncWorker(store, client)
+    sync = SyncWorker(store, client, health=health)
     sync.after_sync.append(core.refresh_manifest)
-    sync.after_sync.append(core.refresh_leases)  # offline booking places, refreshed while the link is up
+    sync.after_sync.append(core.refresh_leases)
+    sync.after_sync.append(core.heartbeat)  # offline booking places, refreshed while the link is up
     core.offline_since = lambda: sync.offline_since
     core.refresh_leases()
     return World(

@@ -159,3 +159,17 @@ def test_kiosk_simulate_200_journeys_has_every_outcome_and_no_error():
 def test_every_part_reports_into_one_health_model(world):
     status = world.core.health.status("reader")
     assert status is not None and status.state.value == "ok"
+
+
+def test_a_camera_without_frames_is_reported_failed_and_recovers(world):
+    from kiosk.ops.health import State
+
+    real = world.camera.read
+    world.camera.read = lambda: None
+    for _ in range(30):
+        world.core.scan_frame()
+    assert world.core.health.status("camera").state == State.FAILED
+    assert "counter" in world.core.service_notice()
+    world.camera.read = real
+    world.core.scan_frame()
+    assert world.core.health.status("camera").state == State.OK

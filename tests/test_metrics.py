@@ -71,3 +71,31 @@ def test_metrics_and_healthz_of_a_running_kiosk(world, clock) -> None:
         assert "kiosk_tamper_alarm 1.0" in get(base + "/metrics")[1]
     finally:
         ops.stop()
+
+
+def test_heartbeats_reach_the_fleet_page_without_personal_data(world, clock) -> None:
+    owner = next(r for r in world.residents("ready_here") if r.old_chip_uid)
+    pickup(world, clock, owner)
+    world.sync.drain_once()  # delivers events, then refreshes manifest and leases, then the heartbeat
+    (kiosk,) = [k for k in world.gateway.fleet() if k["kiosk"] == world.cfg.kiosk_id]
+    summary = kiosk["summary"]
+    assert summary["outcomes"] == {"handed_over": 1} and summary["components"]["gateway"] == "ok"
+    assert summary["journal_head"]["seq"] == world.store.journal_head()[0]
+    status, page = get(world.gateway.url + "/fleet")
+    assert status == 200 and world.cfg.kiosk_id in page and "last heartbeat" in page
+    for text in (page, json.dumps(summary)):
+        for r in world.gateway.residents:
+            assert r.nik not in text and r.name not in text
+
+
+def test_a_part_down_is_said_to_residents_and_to_admins(world) -> None:
+    assert world.core.service_notice() == ""
+    world.card_reader.stop()
+    assert "Bookings and status still work" in world.core.service_notice()
+    world.card_reader.start()
+    world.gateway.faults.down = True
+    world.core.store.journal("help_called", {}, outbox=True)
+    world.sync.drain_once()
+    assert world.core.health.status("gateway").state.value == "degraded"
+    world.core.probe()
+    assert world.core.health.status("disk") is not None

@@ -111,3 +111,18 @@ def test_selftest_reports_every_part_and_fails_when_the_gateway_does(gateway, tm
     assert main(["selftest", "--config", str(config)]) == 1
     out = capsys.readouterr().out
     assert "FAIL gateway" in out and "check the link" in out
+
+
+def test_doctor_names_the_config_problem_then_checks_the_parts(gateway, tmp_path: Path, capsys) -> None:
+    sim, url, ca = gateway
+    enrol = enrolment(tmp_path / "boot", "KUPANG-06", url, sim.issue_enrolment_token("KUPANG-06"), ca)
+    config = tmp_path / "etc" / "kiosk.toml"
+    args = ["provision", "--enrol", str(enrol), "--config", str(config), "--data-dir", str(tmp_path / "data")]
+    assert main([*args, "--hardware", "sim"]) == 0
+    capsys.readouterr()
+    assert main(["doctor", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "every key is valid" in out and "OK   gateway" in out
+    config.write_text(config.read_text().replace('camera = "sim"', 'camera = "webcam"'))
+    assert main(["doctor", "--config", str(config)]) == 1
+    assert "FAIL hardware.camera: 'webcam' is not one of sim, opencv" in capsys.readouterr().out

@@ -334,6 +334,21 @@ def test_staff_see_since_when_the_link_is_down(ui):
     assert "since" not in app.staff_badge and "sejak" not in app.staff_badge
 
 
+def test_residents_are_told_what_a_broken_part_rules_out(ui):
+    app, world, _ = ui
+    world.card_reader.stop()
+    try:
+        app._refresh_badge()
+        pump(0.3)
+        assert app.service_notice and screen(app).ids.service.text
+        shoot(app, "21-idle-reader-down")
+    finally:
+        world.card_reader.start()
+    app._refresh_badge()
+    pump(0.2)
+    assert not screen(app).ids.service.text
+
+
 def test_every_screen_was_photographed_in_both_languages():
     names = {p.stem.rsplit("-", 1)[0] for p in SHOTS.glob("*.png")}
     steps_seen = {
@@ -358,6 +373,7 @@ def test_every_screen_was_photographed_in_both_languages():
         "19-operator-load",
         "12b-booked-paper-out",
         "20-offline-badge",
+        "21-idle-reader-down",
     }
     assert steps_seen <= names
     for name in steps_seen:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import html
 import json
 import logging
 import random
@@ -473,6 +474,36 @@ class GatewaySimulator:
             )
         return {"ok": True}
 
+    def fleet(self) -> list[dict[str, Any]]:
+        """Every kiosk with its last heartbeat (None if it never sent one)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT k.kiosk_id, k.office_id, h.at, h.payload FROM kiosks k "
+                "LEFT JOIN heartbeats h ON h.kiosk_id = k.kiosk_id ORDER BY k.kiosk_id"
+            ).fetchall()
+        return [
+            {"kiosk": r[0], "office": r[1], "at": r[2], "summary": json.loads(r[3]) if r[3] else None} for r in rows
+        ]
+
+    def fleet_page(self) -> str:
+        """A small HTML page of kiosks and their last heartbeat (the admins' glance; Grafana has the rest)."""
+        rows = []
+        for k in self.fleet():
+            summary = k["summary"] or {}
+            parts = ", ".join(f"{n}: {st}" for n, st in summary.get("components", {}).items() if st != "ok") or "all ok"
+            seen = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(k["at"])) + " UTC" if k["at"] else "never"
+            rows.append(
+                f"<tr><td>{html.escape(k['kiosk'])}</td><td>{html.escape(k['office'])}</td><td>{seen}</td>"
+                f"<td>{summary.get('vault_cards', '-')}</td><td>{summary.get('outbox_pending', '-')}</td>"
+                f"<td>{html.escape(', '.join(summary.get('alarms', [])) or '-')}</td><td>{html.escape(parts)}</td></tr>"
+            )
+        head = "<tr><th>kiosk</th><th>office</th><th>last heartbeat</th><th>cards</th><th>outbox</th>"
+        head += "<th>alarms</th><th>parts</th></tr>"
+        return (
+            "<!doctype html><html><head><meta charset='utf-8'><title>Loket fleet</title></head><body>"
+            f"<h1>Loket Mandiri kiosks</h1><table border='1'>{head}{''.join(rows)}</table></body></html>"
+        )
+
     def event_counts(self) -> dict[str, int]:
         """Events received, by kind (for tests and `kiosk simulate`)."""
         with self._lock:
@@ -613,6 +644,14 @@ def _make_handler(sim: GatewaySimulator, client_cert_required: bool = False) -> 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("gateway-sim: " + format, *args)
 
+        def _page(self, html: str) -> None:
+            data = html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
         def _answer(self, status: int, body: dict[str, Any], drop: bool = False) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
@@ -644,6 +683,8 @@ def _make_handler(sim: GatewaySimulator, client_cert_required: bool = False) -> 
                 drop = bool(faults.drop_every) and faults._count % faults.drop_every == 0
                 if url.path == "/healthz":
                     return self._answer(200, {"ok": True})
+                if url.path == "/fleet" and method == "GET":
+                    return self._page(sim.fleet_page())
                 for route_method, pattern, fn in routes:
                     m = pattern.fullmatch(url.path)
                     if m and route_method == method:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from urllib3.util.retry import Retry
 
 from kiosk.gateway.client import GatewayClient, GatewayError
+from kiosk.ops.health import Health, State
 from kiosk.store import Store
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,14 @@ BACKOFF = Retry(
 class SyncWorker:
     """Drains the outbox; `drain_once` for callers with their own loop, `start` for a thread."""
 
-    def __init__(self, store: Store, gateway: GatewayClient, batch: int = 100, interval_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        gateway: GatewayClient,
+        batch: int = 100,
+        interval_s: float = 2.0,
+        health: Health | None = None,
+    ) -> None:
         self.store = store
         self.gateway = gateway
         self.batch = min(batch, MAX_BATCH)
@@ -41,6 +49,7 @@ class SyncWorker:
         self.offline_since: float | None = None  # wall-clock time of the first failure of this outage
         self._backoff = BACKOFF
         self.after_sync: list[Callable[[], object]] = []  # run after each drain that reached the gateway
+        self.health = health
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -66,11 +75,15 @@ class SyncWorker:
                     log.warning("outbox delivery paused: %s (%d pending)", exc, self.store.pending_count())
                     self.offline_since = time.time()
                 self.link_up = False
+                if self.health is not None:
+                    self.health.report("gateway", State.DEGRADED, f"offline: {exc}")
                 self._backoff = self._backoff.increment(method="POST", url="/v1/events", error=exc)
                 return delivered
             if self.link_up is False:
                 log.info("outbox delivery resumed after %.0f s offline", time.time() - (self.offline_since or 0))
             self.link_up, self.offline_since, self._backoff = True, None, BACKOFF
+            if self.health is not None:
+                self.health.report("gateway", State.OK)
             done = list(answer.get("accepted", [])) + list(answer.get("duplicates", []))
             self.store.mark_delivered(done)
             delivered += len(done)
