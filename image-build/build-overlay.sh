@@ -21,6 +21,14 @@ for unit in loket-kiosk.service loket-provision.service; do
   ln -sfn "../$unit" "$root/etc/systemd/system/multi-user.target.wants/$unit"   # systemctl enable
 done
 install -m 0644 "$repo/systemd/loket.conf" "$root/usr/lib/tmpfiles.d/loket.conf"
+# the writable data partition, made on first boot (the root is read-only under an overlay)
+install -d -m 0755 "$root/usr/local/sbin"
+install -m 0755 "$here/files/loket-datapart.sh" "$root/usr/local/sbin/loket-datapart"
+install -m 0644 "$here/files/loket-datapart.service" "$root/etc/systemd/system/loket-datapart.service"
+install -m 0644 "$here/files/var-lib-loket.mount" "$root/etc/systemd/system/var-lib-loket.mount"
+install -d -m 0755 "$root/etc/systemd/system/local-fs.target.wants"
+ln -sfn ../loket-datapart.service "$root/etc/systemd/system/multi-user.target.wants/loket-datapart.service"
+ln -sfn ../var-lib-loket.mount "$root/etc/systemd/system/local-fs.target.wants/var-lib-loket.mount"
 install -m 0644 "$repo/systemd/loket.sysusers.conf" "$root/usr/lib/sysusers.d/loket.conf"
 
 # no login prompt over the kiosk's screen: the app owns tty1 (maintenance is over SSH, keys only)

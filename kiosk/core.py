@@ -421,7 +421,10 @@ class KioskCore:
         card = self.store.card_for_nik(nik)
         today = self.cfg.flow.today(self.clock()).isoformat()
         valid = card is not None and (self.store.card_valid_until(card.card_id) or today) >= today
-        if card is not None and valid and not card.out_of_service and not self.desk.releases_stopped():
+        reader = self.health.status("reader")
+        reader_down = reader is not None and reader.state == State.FAILED  # the new card's tap cannot be checked
+        releasable = valid and not self.desk.releases_stopped() and not reader_down
+        if card is not None and releasable and not card.out_of_service:
             return Lookup(CardStatus.READY_HERE, card.card_id, card.slot, card.chip_uid)
         if card is not None and not valid:
             log.warning(
@@ -521,7 +524,8 @@ class KioskCore:
         return ev.BookingDone(e.visit, Booking(code, office, e.day, e.time))
 
     def probe(self) -> None:
-        """Parts that report nothing by themselves: the data disk and the clock's synchronisation."""
+        """Parts that report nothing by themselves: the data disk, the clock's synchronisation, the printer."""
+        self.printer_state()
         usage = shutil.disk_usage(self.cfg.data_dir)
         free = usage.free / usage.total
         state = State.FAILED if free < 0.03 else State.DEGRADED if free < 0.10 else State.OK

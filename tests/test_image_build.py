@@ -33,6 +33,12 @@ def test_overlay_holds_the_kiosk_units_users_and_system_settings(tmp_path: Path)
         link = system / "multi-user.target.wants" / unit
         assert link.is_symlink() and os.readlink(link) == f"../{unit}", "enabled as systemctl enable does"
     assert os.readlink(system / "getty@tty1.service") == "/dev/null", "no login prompt on the kiosk screen"
+    assert os.readlink(system / "multi-user.target.wants/loket-datapart.service") == "../loket-datapart.service"
+    assert os.access(root / "usr/local/sbin/loket-datapart", os.X_OK)
+    assert "mkfs.ext4 -q -L" in (root / "usr/local/sbin/loket-datapart").read_text()
+    mount = (root / "etc/systemd/system/var-lib-loket.mount").read_text()
+    assert "What=/dev/disk/by-label/LOKETDATA" in mount and "Where=/var/lib/loket" in mount
+    assert os.readlink(system / "local-fs.target.wants/var-lib-loket.mount") == "../var-lib-loket.mount"
     assert "u loket" in (root / "usr/lib/sysusers.d/loket.conf").read_text()
     assert "m loket gpio" in (root / "usr/lib/sysusers.d/loket.conf").read_text()
     assert "d /var/lib/loket 0750 loket loket" in (root / "usr/lib/tmpfiles.d/loket.conf").read_text()

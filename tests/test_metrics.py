@@ -99,3 +99,12 @@ def test_a_part_down_is_said_to_residents_and_to_admins(world) -> None:
     assert world.core.health.status("gateway").state.value == "degraded"
     world.core.probe()
     assert world.core.health.status("disk") is not None
+
+
+def test_with_the_reader_down_a_card_in_the_vault_is_sent_to_the_counter(world) -> None:
+    owner = next(r for r in world.residents("ready_here") if r.old_chip_uid)
+    world.card_reader.stop()
+    lookup = world.core._lookup(owner.nik)
+    assert lookup.status.value == "ready_elsewhere", "not released: the new card's tap could not be checked"
+    world.card_reader.start()
+    assert world.core._lookup(owner.nik).status.value == "ready_here"
