@@ -169,3 +169,18 @@ def test_a_ticket_used_at_two_kiosks_while_offline_is_a_conflict_not_a_second_us
     assert sim.conflicts() == []
     sim.accept_events("KIOSK-07", [{"id": "b1", "kind": "ticket_consumed", "payload": used}])
     assert sim.conflicts() == [("ticket_used_twice", "ticket 00112233aabbccdd also used at KIOSK-01")]
+
+
+def test_manifest_poll_leases_and_heartbeat_run_at_most_once_a_minute(sim, client, tmp_path):
+    from kiosk.store import Store
+    from kiosk.sync.worker import SyncWorker
+
+    worker = SyncWorker(Store(tmp_path / "k.db"), client, interval_s=2.0, hooks_every_s=60)
+    calls = []
+    worker.after_sync.append(lambda: calls.append(1))
+    for _ in range(5):  # the worker wakes every 2 s; the gateway is asked far less often
+        worker.drain_once()
+    assert calls == [1]
+    worker.hooks_every_s = 0
+    worker.drain_once()
+    assert calls == [1, 1]

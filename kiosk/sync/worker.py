@@ -40,6 +40,7 @@ class SyncWorker:
         batch: int = 100,
         interval_s: float = 2.0,
         health: Health | None = None,
+        hooks_every_s: float = 60.0,
     ) -> None:
         self.store = store
         self.gateway = gateway
@@ -48,7 +49,9 @@ class SyncWorker:
         self.link_up: bool | None = None
         self.offline_since: float | None = None  # wall-clock time of the first failure of this outage
         self._backoff = BACKOFF
-        self.after_sync: list[Callable[[], object]] = []  # run after each drain that reached the gateway
+        self.after_sync: list[Callable[[], object]] = []  # run after a drain that reached the gateway
+        self.hooks_every_s = hooks_every_s  # ... at most this often (manifest poll, leases, heartbeat)
+        self._hooks_at = float("-inf")
         self.health = health
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -59,7 +62,9 @@ class SyncWorker:
         while True:
             items = self.store.pending(self.batch)
             if not items:
-                if self.link_up is not False:
+                now = time.monotonic()
+                if self.link_up is not False and now - self._hooks_at >= self.hooks_every_s:
+                    self._hooks_at = now
                     for hook in self.after_sync:
                         hook()
                 return delivered
