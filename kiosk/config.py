@@ -381,13 +381,18 @@ def _operators(raw: Any, problems: list[str]) -> tuple[Operator, ...]:
     return tuple(found)
 
 
+def read_toml(path: Path, if_missing: str) -> dict[str, Any]:
+    """A TOML file as a dict; a missing or broken file is a ConfigError naming the file (and `if_missing`)."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: {if_missing}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
+
+
 def load_config(path: str | Path) -> KioskConfig:
     """Read and validate a kiosk.toml."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: file not found; copy config/kiosk.example.toml there and edit it"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
+    data = read_toml(path, "file not found; copy config/kiosk.example.toml there and edit it")
     return parse_config(data, path.parent)

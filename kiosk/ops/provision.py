@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from kiosk.config import ConfigError, KioskConfig, load_config
+from kiosk.config import ConfigError, KioskConfig, load_config, read_toml
 from kiosk.gateway.pki import make_csr
 
 KIOSK_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
@@ -69,12 +68,7 @@ class Enrolment:
 
 def read_enrolment(path: Path) -> Enrolment:
     """The technician's enrolment file, checked key by key."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: no enrolment file; the admins send one per kiosk"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
+    data = read_toml(path, "no enrolment file; the admins send one per kiosk")
     problems: list[str] = []
     kiosk_id = str(data.get("kiosk_id", "")).strip()
     if not KIOSK_ID.match(kiosk_id):
