@@ -282,16 +282,13 @@ def run_kiosk(cfg: KioskConfig, parts: Parts, health: Health, windowed: bool = F
         attach(lambda: core.last_frame, core.templates.get)
     parts.reader.start()
     sync = SyncWorker(store, client, health=health)
-    sync.after_sync.append(core.refresh_manifest)
-    sync.after_sync.append(core.refresh_leases)
-    sync.after_sync.append(core.heartbeat)
-    core.offline_since = lambda: sync.offline_since
+    core.attach_sync(sync)
     sync.start()
     ops = None
     if cfg.ops_listen is not None:
         from kiosk.ops.metrics import OpsServer
 
-        ops = OpsServer(core, link_up=lambda: sync.link_up, offline_since=lambda: sync.offline_since)
+        ops = OpsServer(core)
         log.info("metrics and health at %s", ops.start(*cfg.ops_listen))
     _window_setup(windowed or not cfg.fullscreen, 1280, 800)
     try:

@@ -44,6 +44,7 @@ from kiosk.identity.ticket import Service, Ticket, TicketRefusal, public_key_fro
 from kiosk.ops.health import Health, State
 from kiosk.store import Store
 from kiosk.store.sealed import Sealer
+from kiosk.sync.worker import SyncWorker
 from kiosk.texts import STALE_NOTE, STATUSES
 from kiosk.vaultdesk import VaultDesk
 
@@ -164,7 +165,7 @@ class KioskCore:
         self._last_qr: tuple[str, float] = ("", 0.0)
         self.qr = QrScanner()
         self._camera_misses = 0
-        self.offline_since: Callable[[], float | None] = lambda: None  # wired to the sync worker
+        self.sync: SyncWorker | None = None  # the outbox worker, once attached
         self._manifest_version: int | None = None
         self._visit_started = 0.0
         self.visit_ended: list[Callable[[str, float], None]] = []  # (outcome, seconds) when a visit ends
@@ -185,6 +186,18 @@ class KioskCore:
         self.listeners.append(self._track_operator_mode)
         self.reconciled = self.desk.reconcile()  # before the first resident is served
         parts.reader.subscribe(self._on_card_event)
+
+    def attach_sync(self, sync: SyncWorker) -> None:
+        """Let the outbox worker, after each drain that reached the gateway, poll the manifest, refresh
+        the leases and send the heartbeat; and let the kiosk say how its link is."""
+        self.sync = sync
+        sync.after_sync.extend([self.refresh_manifest, self.refresh_leases, self.heartbeat])
+
+    def link_up(self) -> bool | None:
+        return self.sync.link_up if self.sync else None
+
+    def offline_since(self) -> float | None:
+        return self.sync.offline_since if self.sync else None
 
     def _track_operator_mode(self, s: Session) -> None:
         self.desk.maintenance = s.step == Step.OPERATOR

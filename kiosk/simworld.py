@@ -120,11 +120,8 @@ def build_world(
     card_reader.start()
     core.load_vault_from_manifest()
     sync = SyncWorker(store, client, health=health)
-    sync.after_sync.append(core.refresh_manifest)
-    sync.after_sync.append(core.refresh_leases)
-    sync.after_sync.append(core.heartbeat)  # offline booking places, refreshed while the link is up
-    core.offline_since = lambda: sync.offline_since
-    core.refresh_leases()
+    core.attach_sync(sync)
+    core.refresh_leases()  # offline booking places from the start
     return World(
         cfg,
         gateway,

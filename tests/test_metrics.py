@@ -37,7 +37,7 @@ def get(url: str) -> tuple[int, str]:
 
 
 def test_metrics_and_healthz_of_a_running_kiosk(world, clock) -> None:
-    ops = OpsServer(world.core, link_up=lambda: world.sync.link_up, offline_since=lambda: world.sync.offline_since)
+    ops = OpsServer(world.core)
     base = ops.start(port=0)
     try:
         owner = next(r for r in world.residents("ready_here") if r.old_chip_uid)

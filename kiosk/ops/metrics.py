@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -26,10 +26,8 @@ JOURNEY_BUCKETS = (15, 30, 60, 90, 120, 180, 300, 600)  # seconds a visit takes,
 class KioskCollector(Collector):
     """The kiosk's state as metric families, computed per scrape."""
 
-    def __init__(self, core: KioskCore, link_up: Callable[[], bool | None], offline_since: Callable[[], float | None]):
+    def __init__(self, core: KioskCore) -> None:
         self.core = core
-        self.link_up = link_up
-        self.offline_since = offline_since
 
     def collect(self) -> Iterator[Any]:
         core = self.core
@@ -63,11 +61,11 @@ class KioskCollector(Collector):
             "1 while the service door alarm stops releases",
             value=int(core.desk.releases_stopped()),
         )
-        up = self.link_up()
+        up = core.link_up()
         yield GaugeMetricFamily(
             "kiosk_gateway_up", "1 if the last delivery to the gateway worked", value=int(up is not False)
         )
-        since = self.offline_since()
+        since = core.offline_since()
         yield GaugeMetricFamily(
             "kiosk_gateway_offline_since_seconds",
             "Unix time the link went down (0 while up)",
@@ -84,16 +82,10 @@ class KioskCollector(Collector):
 class OpsServer:
     """Serves /metrics (Prometheus text) and /healthz (JSON) on `host:port` in a background thread."""
 
-    def __init__(
-        self,
-        core: KioskCore,
-        *,
-        link_up: Callable[[], bool | None] = lambda: None,
-        offline_since: Callable[[], float | None] = lambda: None,
-    ) -> None:
+    def __init__(self, core: KioskCore) -> None:
         self.core = core
         self.registry = CollectorRegistry()
-        self.registry.register(KioskCollector(core, link_up, offline_since))
+        self.registry.register(KioskCollector(core))
         self.journey_seconds = Histogram(
             "kiosk_journey_seconds",
             "How long a visit took, by outcome",
@@ -102,7 +94,6 @@ class OpsServer:
             registry=self.registry,
         )
         core.visit_ended.append(lambda outcome, seconds: self.journey_seconds.labels(outcome).observe(seconds))
-        self.link_up = link_up
         self._server: ThreadingHTTPServer | None = None
 
     def healthz(self) -> dict[str, Any]:
@@ -114,7 +105,7 @@ class OpsServer:
             "kiosk": self.core.cfg.kiosk_id,
             "components": {n: {"state": s.state.value, "reason": s.reason} for n, s in sorted(snapshot.items())},
             "outbox_pending": self.core.store.pending_count(),
-            "gateway_up": self.link_up() is not False,
+            "gateway_up": self.core.link_up() is not False,
         }
 
     def start(self, host: str = "127.0.0.1", port: int = 9101) -> str:
