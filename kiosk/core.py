@@ -433,7 +433,7 @@ class KioskCore:
     def _lookup(self, nik: str) -> Lookup:
         card = self.store.card_for_nik(nik)
         today = self.cfg.flow.today(self.clock()).isoformat()
-        valid = card is not None and (self.store.card_valid_until(card.card_id) or today) >= today
+        valid = card is not None and (card.valid_until or today) >= today
         reader = self.health.status("reader")
         reader_down = reader is not None and reader.state == State.FAILED  # the new card's tap cannot be checked
         releasable = valid and not self.desk.releases_stopped() and not reader_down

@@ -111,6 +111,7 @@ class InventoryCard:
     chip_uid: str
     out_of_service: bool = False
     loaded: float = 0.0
+    valid_until: str | None = None  # releasable without the gateway until this day (None: not bounded)
 
 
 @dataclass(frozen=True)
@@ -377,10 +378,14 @@ class Store:
             self._append(db, "card_chip_rebound", {"card": card_id})
 
     def _cards(self, where: str = "", args: tuple[Any, ...] = ()) -> list[InventoryCard]:
-        query = "SELECT slot, card_id, nik, chip_uid, out_of_service, loaded FROM inventory " + where + " ORDER BY slot"
+        query = (
+            "SELECT slot, card_id, nik, chip_uid, out_of_service, loaded, valid_until FROM inventory "
+            + where
+            + " ORDER BY slot"
+        )
         with self._lock:
             rows = self._db.execute(query, args).fetchall()
-        return [InventoryCard(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
+        return [InventoryCard(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6]) for r in rows]
 
     def inventory(self) -> list[InventoryCard]:
         return self._cards()
@@ -401,11 +406,6 @@ class Store:
                     self._append(db, "card_withdrawn", {"card": card_id})
                     withdrawn += 1
             return withdrawn
-
-    def card_valid_until(self, card_id: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT valid_until FROM inventory WHERE card_id=?", (card_id,)).fetchone()
-        return row[0] if row else None
 
     def nik_for_old_chip(self, uid: str) -> str | None:
         """The NIK of the holder of an old card, if their new card is in this vault (works offline)."""
