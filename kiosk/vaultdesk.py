@@ -260,7 +260,7 @@ class VaultDesk:
         """Cards staff should take out, with why: out of service, uncollected too long, off the manifest."""
         manifest: set[str] | None
         try:
-            manifest = {c.card_id for c in self._manifest()}
+            manifest = {c.card_id for c in self.gateway.manifest()}
         except (GatewayUnavailable, GatewayRefused):
             manifest = None
         now = self.clock()
@@ -273,9 +273,6 @@ class VaultDesk:
             elif manifest is not None and card.card_id not in manifest:
                 due.append((card, "withdrawn"))
         return due
-
-    def _manifest(self) -> list[ManifestCard]:
-        return self.gateway.manifest()
 
     def unload_next(self, operator: str, progress: Progress | None = None) -> OperatorNote:
         """Open the next slot due for unloading and record the card once the seat is empty."""

@@ -83,8 +83,7 @@ def _factory(factory: Factory | None) -> Factory:
         return factory
     from gpiozero import Device
 
-    if Device.pin_factory is None:
-        Device.pin_factory = Device._default_pin_factory()
+    Device.ensure_pin_factory()  # gpiozero's own choice: lgpio on a Pi; raises BadPinFactory elsewhere
     return Device.pin_factory
 
 
