@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from kivy.app import App
@@ -19,6 +19,7 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import NoTransition, ScreenManager
+from kivy.uix.widget import Widget
 
 from kiosk.config import KioskConfig
 from kiosk.core import KioskCore, Parts
@@ -28,7 +29,6 @@ from kiosk.hardware.printer import PrinterState
 from kiosk.ops.health import Health
 from kiosk.screens.steps import SCREENS, StepScreen
 from kiosk.screens.translator import tr
-from kiosk.simworld import World
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class WarningView(ModalView):
 
 
 def load_kv(demo: bool = False) -> None:
-    files = [("kiosk.screens", name) for name in KV_FILES] + ([("kiosk.demo", "panel.kv")] if demo else [])
+    files = [("kiosk.screens", name) for name in KV_FILES] + ([("kiosk.sim", "panel.kv")] if demo else [])
     for package, name in files:
         with resources.as_file(resources.files(package).joinpath(name)) as path:
             Builder.load_file(str(path))
@@ -93,12 +93,17 @@ class KioskApp(App):
     service_notice = StringProperty("")  # a msgid: what is not possible right now, said before anyone starts
 
     def __init__(
-        self, core: KioskCore, *, world: World | None = None, camera_thread: bool = True, **kwargs: Any
+        self,
+        core: KioskCore,
+        *,
+        panel: Callable[[], Widget] | None = None,
+        camera_thread: bool = True,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.title = "Loket Mandiri e-KTP"
         self.core = core
-        self.world = world
+        self.panel = panel  # the demo's stand-in for the resident, beside the screens
         self.kiosk_id = core.cfg.kiosk_id
         self.camera_thread = camera_thread
         self._halt = threading.Event()
@@ -109,16 +114,14 @@ class KioskApp(App):
     # -- building ---------------------------------------------------------------------------
 
     def build(self) -> RootView:
-        load_kv(demo=self.world is not None)
+        load_kv(demo=self.panel is not None)
         root = RootView()
         self.sm = sm = root.ids.sm
         sm.transition = NoTransition()
         for step, cls in SCREENS.items():
             sm.add_widget(cls(name=step.value))
-        if self.world is not None:
-            from kiosk.demo.panel import DevPanel
-
-            root.add_widget(DevPanel(self.world))
+        if self.panel is not None:
+            root.add_widget(self.panel())
         self._warning = WarningView()
         trigger = Clock.create_trigger(lambda _dt: self.core.pump())
         self.core.wakeup = trigger
@@ -219,46 +222,13 @@ class KioskApp(App):
             camera.show_frame(self.core.last_frame)
 
 
-def _window_setup(windowed: bool, width: int, height: int) -> None:
+def window_setup(windowed: bool, width: int, height: int) -> None:
     if windowed:
         Window.size = (width, height)
     else:
         Window.fullscreen = "auto"
         Window.show_cursor = False
     log.info("window %s, dpi %.0f", Window.size, Metrics.dpi)
-
-
-def run_demo(
-    data_dir: Path,
-    seed: int = 1,
-    windowed: bool = False,
-    language: str = "id",
-    exit_after: float = 0,
-    reader: str = "sim",
-    reader_name: str = "",
-) -> int:
-    """`kiosk demo`: the real app on simulated hardware and a seeded gateway simulator."""
-    from kiosk.simworld import build_world
-
-    card_reader = None
-    if reader == "pcsc":
-        from kiosk.hardware.atr import DEFAULT_ATR_LIST, AtrDatabase
-        from kiosk.hardware.pcsc import PcscCardReader
-
-        atr_db = AtrDatabase.load(DEFAULT_ATR_LIST) if DEFAULT_ATR_LIST.exists() else None
-        card_reader = PcscCardReader(reader_name, atr_db=atr_db)
-    world = build_world(data_dir, seed, face_wait_s=20.0, language=language, reader=card_reader)
-    world.sync.start()
-    print(f"kiosk demo: gateway simulator at {world.gateway.url}, data in {data_dir}", flush=True)
-    _window_setup(windowed, 1280 + 360, 800)
-    app = KioskApp(world.core, world=world)
-    if exit_after:
-        Clock.schedule_once(lambda _dt: app.stop(), exit_after)
-    try:
-        app.run()
-    finally:
-        world.close()
-    return 0
 
 
 def run_kiosk(cfg: KioskConfig, parts: Parts, health: Health, windowed: bool = False) -> int:
@@ -290,7 +260,7 @@ def run_kiosk(cfg: KioskConfig, parts: Parts, health: Health, windowed: bool = F
 
         ops = OpsServer(core)
         log.info("metrics and health at %s", ops.start(*cfg.ops_listen))
-    _window_setup(windowed or not cfg.fullscreen, 1280, 800)
+    window_setup(windowed or not cfg.fullscreen, 1280, 800)
     try:
         KioskApp(core).run()
     finally:

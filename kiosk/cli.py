@@ -45,7 +45,7 @@ def prepare_kivy_env(data_dir: Path) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from kiosk.simulate import parse_duration, run_simulation
+    from kiosk.sim.journeys import parse_duration, run_simulation
 
     logging.getLogger().setLevel(logging.WARNING)
     summary = run_simulation(args.journeys, args.seed, link_down_s=parse_duration(args.link_down))
@@ -58,7 +58,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
     prepare_kivy_env(data_dir)
-    from kiosk.app import run_demo
+    from kiosk.sim.demo import run_demo
 
     return run_demo(
         data_dir,

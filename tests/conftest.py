@@ -14,8 +14,8 @@ os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
 os.environ.setdefault("KIVY_USE_DEFAULTCONFIG", "1")
 
 from kiosk.core import InlineExecutor
-from kiosk.simulate import SimClock
-from kiosk.simworld import World, build_world
+from kiosk.sim.journeys import SimClock
+from kiosk.sim.world import World, build_world
 
 ARTEFACTS = Path(__file__).resolve().parent.parent / "test-artefacts"
 SHARED = Path(os.environ.get("KIOSK_SHARED", Path(__file__).resolve().parent.parent.parent / "shared"))

@@ -54,9 +54,9 @@ def test_screens_touch_no_hardware_gateway_or_store():
         "kiosk.gateway",
         "kiosk.store",
         "kiosk.core",
-        "kiosk.simworld",
+        "kiosk.sim.world",
         "kiosk.sync",
-        "kiosk.demo",
+        "kiosk.sim",
         "requests",
         "sqlite3",
         "cv2",
@@ -73,4 +73,4 @@ def test_only_screens_app_and_demo_import_kivy(folder):
 
 def test_only_the_store_and_the_gateway_simulator_use_sqlite():
     users = {str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if "sqlite3" in imports_of(p)}
-    assert users == {"store/db.py", "gateway/simulator.py"}
+    assert users == {"store/db.py", "sim/gateway.py"}

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from kiosk.gateway.client import GatewayClient, GatewayRefused
-from kiosk.gateway.simulator import GatewaySimulator, _routes
+from kiosk.sim.gateway import GatewaySimulator, _routes
 
 SPEC = yaml.safe_load(resources.files("kiosk.gateway").joinpath("openapi.yaml").read_text())
 

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 
 from kiosk.gateway.client import GatewayClient, GatewayRefused, GatewayUnavailable
-from kiosk.gateway.seed import KUPANG_DISTRICTS, STATUSES
-from kiosk.gateway.simulator import GatewaySimulator
+from kiosk.sim.gateway import GatewaySimulator
+from kiosk.sim.seed import KUPANG_DISTRICTS, STATUSES
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from kiosk import simulate
-from kiosk.simworld import World
+from kiosk.sim import journeys as simulate
+from kiosk.sim.world import World
 
 
 def test_a_simulated_day_logs_no_nik_and_puts_none_in_a_url(caplog: pytest.LogCaptureFixture, monkeypatch) -> None:

@@ -123,7 +123,7 @@ def test_an_exhausted_lease_says_so(world, clock) -> None:
 
 
 def test_a_day_with_the_link_down_for_8_hours_hands_over_as_many_cards_and_loses_no_event() -> None:
-    from kiosk.simulate import parse_duration, run_simulation
+    from kiosk.sim.journeys import parse_duration, run_simulation
 
     up = run_simulation(80, seed=2)
     down = run_simulation(80, seed=2, link_down_s=parse_duration("8h"))

@@ -18,7 +18,7 @@ from kiosk.identity.operator import (
     pause_after,
     verify_pin,
 )
-from kiosk.simworld import DEMO_OPERATOR_PIN, DEMO_OPERATOR_UID
+from kiosk.sim.world import DEMO_OPERATOR_PIN, DEMO_OPERATOR_UID
 from kiosk.store import Store
 
 OP = Operator("Yohana", "04AA0000000001", hash_pin("1357", n=2**10))

@@ -13,7 +13,7 @@ from kiosk.cli import main
 from kiosk.config import load_config
 from kiosk.gateway.client import GatewayClient
 from kiosk.gateway.pki import issue, make_ca
-from kiosk.gateway.simulator import GatewaySimulator
+from kiosk.sim.gateway import GatewaySimulator
 
 
 @pytest.fixture

@@ -216,7 +216,7 @@ def test_pickup_journey_runs_on_the_real_reader(pcscd, atr_db, tmp_path, clock):
     from kiosk.flow.model import Step
     from kiosk.hardware.camera import Face, HeldTicket, Nothing
     from kiosk.identity.ticket import Service
-    from kiosk.simworld import build_world
+    from kiosk.sim.world import build_world
 
     reader = PcscCardReader(READER, atr_db=atr_db)
     world = build_world(tmp_path, seed=3, clock=clock, executor=InlineExecutor(), auto_take=True, reader=reader)

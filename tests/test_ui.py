@@ -24,8 +24,9 @@ from kivy.uix.label import Label
 from kiosk.app import KioskApp
 from kiosk.flow.model import Reason, Step
 from kiosk.hardware.camera import Nothing
-from kiosk.simulate import SimClock
-from kiosk.simworld import DEMO_OPERATOR_PIN, World, build_world
+from kiosk.sim.journeys import SimClock
+from kiosk.sim.panel import DevPanel
+from kiosk.sim.world import DEMO_OPERATOR_PIN, World, build_world
 from tests.conftest import ARTEFACTS
 
 pytestmark = pytest.mark.ui
@@ -40,7 +41,7 @@ def ui(tmp_path_factory):
     clock = SimClock(time.time())
     world = build_world(tmp_path_factory.mktemp("ui"), seed=2, clock=clock, face_wait_s=0.0)
     Window.size = (1640, 800)
-    app = KioskApp(world.core, world=world, camera_thread=True)
+    app = KioskApp(world.core, panel=lambda: DevPanel(world), camera_thread=True)
     app._run_prepare()
     pump(0.5)
     yield app, world, clock

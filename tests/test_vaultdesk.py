@@ -233,7 +233,7 @@ def test_door_opened_and_card_gone_is_recorded_as_taken_for_audit(tmp_path: Path
 
 
 def operator_mode(world) -> None:
-    from kiosk.simworld import DEMO_OPERATOR_PIN, DEMO_OPERATOR_UID
+    from kiosk.sim.world import DEMO_OPERATOR_PIN, DEMO_OPERATOR_UID
 
     world.reader.insert(DEMO_OPERATOR_UID)
     world.core.pump()

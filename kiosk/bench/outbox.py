@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.gateway.client import GatewayClient
-from kiosk.gateway.simulator import GatewaySimulator
+from kiosk.sim.gateway import GatewaySimulator
 from kiosk.store import Store
 from kiosk.sync.worker import SyncWorker
 

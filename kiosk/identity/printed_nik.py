@@ -1,7 +1,7 @@
 """Printed NIK reader port: read the NIK printed on an old KTP without a chip from a camera frame.
 
-The tesseract-based reader arrives with the real identity checks (issue 5); `SceneNikReader` reads the
-simulated camera's scene. Every read is validated by the NIK rules in the flow before it is used.
+The tesseract-based reader arrives with the real identity checks (issue 5); `kiosk.sim.scenes.SceneNikReader`
+reads the simulated camera's scene. Every read is validated by the NIK rules in the flow before it is used.
 """
 
 from __future__ import annotations
@@ -10,24 +10,11 @@ from typing import Protocol
 
 import numpy as np
 
-from kiosk.hardware.camera import PrintedCard, SimCamera
-
 
 class PrintedNikReader(Protocol):
     """Finds a printed NIK in a frame."""
 
     def read(self, frame: np.ndarray) -> str | None: ...
-
-
-class SceneNikReader:
-    """Reads the NIK of a printed card shown to the simulated camera."""
-
-    def __init__(self, camera: SimCamera) -> None:
-        self.camera = camera
-
-    def read(self, frame: np.ndarray) -> str | None:
-        scene = self.camera.scene
-        return scene.nik if isinstance(scene, PrintedCard) else None
 
 
 class NoNikReader:

@@ -11,11 +11,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kivy.properties import ListProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from kiosk.gateway.seed import Resident
 from kiosk.hardware.camera import Face, HeldTicket, Nothing, PrintedCard
 from kiosk.identity.nik import mask_nik
 from kiosk.identity.ticket import Service
-from kiosk.simworld import DEMO_OPERATOR_UID, World
+from kiosk.sim.seed import Resident
+from kiosk.sim.world import DEMO_OPERATOR_UID, World
 
 SERVICE_FOR = {"ready_here": Service.PICKUP, "never_recorded": Service.RECORDING}
 

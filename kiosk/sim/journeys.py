@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kiosk.core import InlineExecutor
 from kiosk.flow import events as ev
 from kiosk.flow.model import Step
-from kiosk.gateway.seed import Resident
 from kiosk.hardware.camera import Face, HeldTicket, Nothing
 from kiosk.identity.ticket import Service
-from kiosk.simworld import World, build_world
+from kiosk.sim.seed import Resident
+from kiosk.sim.world import World, build_world
 
 DAY_S = 24 * 3600
 # journey kind -> weight

@@ -14,17 +14,16 @@ from kiosk.config import HardwareConfig, KioskConfig
 from kiosk.core import KioskCore, Parts
 from kiosk.flow.machine import FlowConfig
 from kiosk.gateway.client import GatewayClient
-from kiosk.gateway.seed import KIOSK_OFFICE, Resident
-from kiosk.gateway.simulator import GatewaySimulator
 from kiosk.hardware.camera import SimCamera
 from kiosk.hardware.indicators import SimIndicators
 from kiosk.hardware.printer import SimPrinter
 from kiosk.hardware.reader import CardEvent, CardPresented, CardReader, SimCardReader
 from kiosk.hardware.vault import SimVault
-from kiosk.identity.face import SceneFaceVerifier
 from kiosk.identity.operator import Operator, hash_pin
-from kiosk.identity.printed_nik import SceneNikReader
 from kiosk.ops.health import Health
+from kiosk.sim.gateway import GatewaySimulator
+from kiosk.sim.scenes import SceneFaceVerifier, SceneNikReader
+from kiosk.sim.seed import KIOSK_OFFICE, Resident
 from kiosk.store import Store
 from kiosk.sync.worker import SyncWorker
 

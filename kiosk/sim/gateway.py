@@ -31,8 +31,8 @@ from urllib.parse import parse_qs, urlsplit
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from kiosk.gateway.seed import KIOSK_OFFICE, OFFICES, Resident, seed_residents
 from kiosk.identity.ticket import Service, issue_ticket
+from kiosk.sim.seed import KIOSK_OFFICE, OFFICES, Resident, seed_residents
 
 log = logging.getLogger(__name__)
 
