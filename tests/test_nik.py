@@ -76,3 +76,50 @@ def test_any_composed_nik_parses_back(district, born, female, serial):
     nik = parse_nik(make_nik(district, born, female, serial), TODAY)
     assert isinstance(nik, Nik)
     assert (nik.birth_date, nik.female, nik.district) == (born, female, district)
+
+
+def _born(ddmmyy: str, today: dt.date) -> dt.date | NikReason:
+    result = parse_nik(f"537104{ddmmyy}0001", today)
+    return result.birth_date if isinstance(result, Nik) else result.reason
+
+
+@pytest.mark.parametrize(
+    ("ddmmyy", "today", "born"),
+    [
+        ("231126", TODAY, dt.date(2026, 11, 23)),  # born today: this century
+        ("010126", TODAY, dt.date(2026, 1, 1)),  # earlier this year: this century
+        ("011226", TODAY, dt.date(1926, 12, 1)),  # later this year would be the future: a century ago
+        ("241126", TODAY, dt.date(1926, 11, 24)),  # tomorrow, a century ago
+        ("010127", TODAY, dt.date(1927, 1, 1)),  # a later year: the last century
+        ("100226", dt.date(2026, 1, 15), dt.date(1926, 2, 10)),  # February, not the 29th
+        ("290326", dt.date(2026, 1, 15), dt.date(1926, 3, 29)),  # the 29th, not of February
+        ("290200", dt.date(2000, 1, 15), NikReason.BIRTH_DATE),  # 29-02-1900 never was (1900 was no leap year)
+        ("690290", TODAY, NikReason.BIRTH_DATE),  # a woman born 29-02-1990: no such day
+        ("410190", TODAY, dt.date(1990, 1, 1)),  # day 41: a woman born on the 1st
+        ("710190", TODAY, dt.date(1990, 1, 31)),  # day 71: a woman born on the 31st
+        ("310190", TODAY, dt.date(1990, 1, 31)),  # day 31: a man born on the 31st
+    ],
+)
+def test_birth_date_and_century(ddmmyy, today, born):
+    assert _born(ddmmyy, today) == born
+
+
+@pytest.mark.parametrize(("day", "female"), [("31", False), ("41", True), ("71", True), ("01", False)])
+def test_sex_is_read_from_the_day(day, female):
+    nik = parse_nik(f"537104{day}01900001", TODAY)
+    assert isinstance(nik, Nik) and nik.female is female
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [("", ""), ("1", "*"), ("1234", "****"), ("12345", "*2345"), ("5371-0465-0890-0001", "************0001")],
+)
+def test_mask_hides_short_numbers_whole(text, masked):
+    assert mask_nik(text) == masked
+
+
+def test_nik_parts():
+    nik = parse_nik("5371046508900001", TODAY)
+    assert isinstance(nik, Nik)
+    assert (nik.province, nik.regency, nik.district, nik.serial) == ("53", "5371", "537104", "0001")
+    assert nik.masked == "************0001"
