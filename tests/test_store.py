@@ -8,6 +8,7 @@ import pytest
 
 from kiosk.cli import main
 from kiosk.store import Store
+from kiosk.store.journal import row_hash
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def raw(store):
 
 
 def test_database_is_in_wal_mode(store):
-    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.journal_mode() == "wal"
 
 
 def test_untouched_journal_verifies(store):
@@ -62,13 +63,11 @@ def test_deleted_row_is_detected(store):
 
 
 def test_row_rewritten_with_a_fresh_hash_breaks_the_next_link(store):
-    from kiosk.store.db import _hash
-
     fill(store)
     db = raw(store)
     prev, ts = db.execute("SELECT prev_hash, ts FROM journal WHERE seq=2").fetchone()
     data = '{"i":42}'
-    db.execute("UPDATE journal SET data=?, hash=? WHERE seq=2", (data, _hash(prev, 2, ts, "event", data)))
+    db.execute("UPDATE journal SET data=?, hash=? WHERE seq=2", (data, row_hash(prev, 2, ts, "event", data)))
     assert [p.seq for p in store.verify_journal()] == [3]
 
 

@@ -89,7 +89,7 @@ def test_a_stalled_store_stops_the_pings(notify_socket, tmp_path: Path, monkeypa
     release = threading.Event()
 
     def hold() -> None:
-        with store._lock:  # a writer stuck inside the store
+        with store.transaction():  # a writer stuck inside the store
             release.wait(5)
 
     threading.Thread(target=hold, daemon=True).start()

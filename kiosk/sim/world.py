@@ -24,6 +24,7 @@ from kiosk.ops.health import Health
 from kiosk.sim.gateway import GatewaySimulator
 from kiosk.sim.scenes import SceneFaceVerifier, SceneNikReader
 from kiosk.sim.seed import KIOSK_OFFICE, Resident
+from kiosk.sim.store_hooks import rebind_chip, rebind_old_chip
 from kiosk.store import Store
 from kiosk.sync.worker import SyncWorker
 
@@ -153,7 +154,7 @@ class RealCardBinder:
         if self.cfg.operator_for(event.uid) or self.gateway.known_chip(event.uid):
             return
         self.gateway.bind_old_chip(r.nik, event.uid)
-        self.store.rebind_old_chip(r.nik, event.uid)
+        rebind_old_chip(self.store, r.nik, event.uid)
         card = self.store.card_for_nik(r.nik)
         if card is not None:
-            self.store.rebind_chip(card.card_id, event.uid)
+            rebind_chip(self.store, card.card_id, event.uid)

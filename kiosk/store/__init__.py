@@ -1,5 +1,5 @@
-"""The only writer of disk state: one SQLite database in WAL mode."""
+"""The only writer of disk state: one SQLite database in WAL mode, split by concern."""
 
-from kiosk.store.db import AuditProblem, InventoryCard, OutboxItem, ReleaseIntent, Store
+from kiosk.store.db import AuditProblem, InventoryCard, OutboxItem, ReleaseIntent, Store, Tx
 
-__all__ = ["AuditProblem", "InventoryCard", "OutboxItem", "ReleaseIntent", "Store"]
+__all__ = ["AuditProblem", "InventoryCard", "OutboxItem", "ReleaseIntent", "Store", "Tx"]
