@@ -3,6 +3,7 @@
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 
 import pytest
 
@@ -32,6 +33,8 @@ def raw(store):
 
 def test_database_is_in_wal_mode(store):
     assert store.journal_mode() == "wal"
+    with closing(sqlite3.connect(store.path)) as db:  # WAL is a property of the file, not of one connection
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_untouched_journal_verifies(store):
@@ -60,6 +63,12 @@ def test_deleted_row_is_detected(store):
     fill(store)
     raw(store).execute("DELETE FROM journal WHERE seq=2")
     assert {p.seq for p in store.verify_journal()} == {3}
+
+
+def test_row_with_a_changed_time_is_detected(store):
+    fill(store)
+    raw(store).execute("UPDATE journal SET ts=ts-3600 WHERE seq=3")  # backdated by an hour on the SD card
+    assert [(p.seq, p.problem) for p in store.verify_journal()] == [(3, "row content does not match its hash")]
 
 
 def test_row_rewritten_with_a_fresh_hash_breaks_the_next_link(store):
@@ -136,3 +145,37 @@ def test_jam_takes_the_slot_out_of_service(store):
     store.finish_release(store.begin_release(3, "C1"), "jammed")
     card = store.card_in_slot(3)
     assert card is not None and card.out_of_service
+
+
+def test_a_transaction_commits_as_one_or_not_at_all(store):
+    with store.transaction() as tx:
+        tx.execute("INSERT INTO used_tickets(ticket_id, used) VALUES ('t1', ?)", (tx.now(),))
+    with pytest.raises(ZeroDivisionError), store.transaction() as tx:
+        tx.execute("INSERT INTO used_tickets(ticket_id, used) VALUES ('t2', ?)", (tx.now(),))
+        _ = 1 / 0
+    assert store.ticket_used("t1") and not store.ticket_used("t2")
+
+
+def test_a_release_outcome_whose_outbox_write_fails_leaves_nothing_behind(store):
+    store.load_card(3, "C1", "5371046508900001", "04aa")
+    rid = store.begin_release(3, "C1")
+    raw(store).execute("DROP TABLE outbox")  # the outcome's last write (its outbox event) will fail
+    with pytest.raises(sqlite3.OperationalError):
+        store.finish_release(rid, "taken")
+    assert [r.release_id for r in store.open_releases()] == [rid], "the release is still open"
+    assert store.card_in_slot(3) is not None, "the card is still recorded in its slot"
+    assert [r[2] for r in store.journal_rows()] == ["card_loaded", "release_intent"]
+
+
+def test_the_demo_binds_a_real_card_to_a_resident(store):
+    from kiosk.sim.store_hooks import rebind_chip, rebind_old_chip
+
+    store.load_card(3, "C1", "5371046508900001", "04aa", old_chip_uid="04bb")
+    store.load_card(4, "C2", "5371046508900002", "04cc")
+    rebind_old_chip(store, "5371046508900002", "04bb")
+    assert store.nik_for_old_chip("04BB") == "5371046508900002", "the card is nobody else's old card"
+    rebind_chip(store, "C2", "04dd")
+    card = store.card_in_slot(4)
+    assert card is not None and card.chip_uid == "04DD"
+    assert store.journal_rows()[-1][2:] == ("card_chip_rebound", {"card": "C2"})
+    assert store.verify_journal() == []
