@@ -129,10 +129,18 @@ def cmd_operator_pin(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `kiosk` command line: its subcommands, grouped by who runs them."""
     parser = argparse.ArgumentParser(prog="kiosk", description="Loket Mandiri e-KTP self-service kiosk")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_simulation_commands(sub)
+    _add_kiosk_commands(sub)
+    _add_technician_commands(sub)
+    return parser
 
+
+def _add_simulation_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """demo and simulate: the kiosk in a simulated town."""
     demo = sub.add_parser("demo", help="the real app with simulated hardware and a seeded gateway simulator")
     demo.add_argument("--windowed", action="store_true", help="a window instead of full screen")
     demo.add_argument("--seed", type=int, default=1, help="seed of the simulated town (default 1)")
@@ -158,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.set_defaults(func=cmd_simulate)
 
+
+def _add_kiosk_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """run, operator-pin and audit: the kiosk itself and its staff."""
     run = sub.add_parser("run", help="run the kiosk from its configuration file")
     run.add_argument("--config", default="/etc/loket/kiosk.toml")
     run.add_argument("--windowed", action="store_true")
@@ -173,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--db", default="/var/lib/loket/kiosk.db")
     verify.set_defaults(func=cmd_audit)
 
+
+def _add_technician_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """provision, selftest, doctor and bench: setting up and checking a kiosk."""
     prov = sub.add_parser("provision", help="enrol this kiosk with a one-time token and write kiosk.toml")
     prov.add_argument("--enrol", required=True, help="the enrolment file from the admins (TOML)")
     prov.add_argument("--config", default="/etc/loket/kiosk.toml")
@@ -194,7 +208,6 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="speed and accuracy benchmarks (qr, faces, ocr)")
     add_bench_parsers(bench)
     bench.set_defaults(func=cmd_bench)
-    return parser
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
