@@ -60,6 +60,8 @@ class ProvisionError(RuntimeError):
 
 @dataclass(frozen=True)
 class Enrolment:
+    """What the enrolment file says: the kiosk, its gateway, the one-time token and the CA to pin."""
+
     kiosk_id: str
     gateway_url: str
     token: str
@@ -110,6 +112,13 @@ def provision(
     secrets_dir = config_path.parent
     secrets_dir.mkdir(parents=True, exist_ok=True)
     key_path, csr = make_csr(secrets_dir, enrol.kiosk_id)
+    answer = _spend_token(enrol, csr)
+    tls = _write_credentials(secrets_dir, key_path, enrol, answer)
+    return _install_config(config_path, _config_text(enrol, answer, secrets_dir, data_dir, tls, hardware))
+
+
+def _spend_token(enrol: Enrolment, csr: str) -> dict[str, Any]:
+    """POST the token and certificate request to the gateway's /v1/enrol; its answer, or why it refused."""
     try:
         resp = requests.post(
             enrol.gateway_url + "/v1/enrol",
@@ -129,6 +138,11 @@ def provision(
         raise ProvisionError(f"the token belongs to another kiosk: {answer.get('message', '')}")
     if resp.status_code != 200:
         raise ProvisionError(f"the gateway answered {resp.status_code}: {answer.get('message', resp.text[:200])}")
+    return answer
+
+
+def _write_credentials(secrets_dir: Path, key_path: Path, enrol: Enrolment, answer: dict[str, Any]) -> str:
+    """Write the API key, the kiosk's certificate and the gateway CA; returns their [gateway] TLS lines."""
     _write_secret(secrets_dir / "api-key", answer["api_key"] + "\n")
     tls = ""
     if answer.get("client_cert"):
@@ -138,8 +152,15 @@ def provision(
     if ca_text:
         (secrets_dir / "gateway-ca.crt").write_text(ca_text)
         tls += f'ca_file = "{secrets_dir / "gateway-ca.crt"}"\n'
+    return tls
+
+
+def _config_text(
+    enrol: Enrolment, answer: dict[str, Any], secrets_dir: Path, data_dir: Path, tls: str, hardware: str
+) -> str:
+    """The kiosk.toml for this kiosk: identity, gateway, the queue system's ticket keys and the hardware map."""
     keys = ", ".join(f'"{kid}" = "{hexkey}"' for kid, hexkey in sorted(answer["ticket_keys"].items()))
-    text = f"""# Written by `kiosk provision` for {enrol.kiosk_id}. Keys are explained in config/kiosk.example.toml.
+    return f"""# Written by `kiosk provision` for {enrol.kiosk_id}. Keys are explained in config/kiosk.example.toml.
 [kiosk]
 id = "{enrol.kiosk_id}"
 office = "{answer["office_id"]}"
@@ -156,6 +177,10 @@ keys = {{ {keys} }}
 
 [hardware]
 {HARDWARE[hardware]}"""
+
+
+def _install_config(config_path: Path, text: str) -> KioskConfig:
+    """Write kiosk.toml beside its place, load it back, and only then move it there."""
     tmp = config_path.with_suffix(".toml.new")
     tmp.write_text(text)
     try:
