@@ -24,6 +24,7 @@ OFFICES = [
     (KIOSK_OFFICE, "Dinas Dukcapil Kota Kupang", "537104"),
     *((f"KEC-{code[-2:]}", f"Kantor Camat {name}", code) for code, name in KUPANG_DISTRICTS.items()),
 ]
+TIMES = ("08:00", "09:00", "10:00", "11:00", "13:00", "14:00", "15:00")  # recording slots of a working day
 STATUSES = ("ready_here", "ready_elsewhere", "verification", "printing", "waiting_blanko", "never_recorded")
 GIVEN = [
     "Maria",
@@ -116,3 +117,38 @@ def seed_residents(seed: int, per_status_per_district: int = 2) -> list[Resident
                 )
                 index += 1
     return residents
+
+
+ResidentRow = tuple[str, int, str, str, str, str, str | None, str | None, str | None, str | None]
+SlotRow = tuple[str, str, str, int]
+
+
+def gateway_rows(seed: int, today: dt.date, residents: list[Resident]) -> tuple[list[ResidentRow], list[SlotRow]]:
+    """The gateway's seeded rows: each resident with the day their status began, and every office's recording
+    slots (office, day, time, capacity) for the next two weeks, Sundays closed. Deterministic per seed."""
+    rng = random.Random(seed)
+    resident_rows: list[ResidentRow] = []
+    for r in residents:
+        since = (today - dt.timedelta(days=rng.randrange(1, 90))).isoformat()
+        resident_rows.append(
+            (
+                r.nik,
+                r.index,
+                r.name,
+                r.district,
+                r.status,
+                since,
+                r.old_chip_uid,
+                r.card_id,
+                r.new_chip_uid,
+                r.office_id,
+            )
+        )
+    slot_rows: list[SlotRow] = []
+    for office_id, _, _ in OFFICES:
+        for d in range(1, 15):
+            day = today + dt.timedelta(days=d)
+            if day.weekday() == 6:
+                continue
+            slot_rows.extend((office_id, day.isoformat(), t, rng.choice((0, 2, 4, 6, 8))) for t in TIMES)
+    return resident_rows, slot_rows
