@@ -73,4 +73,4 @@ def test_only_screens_app_and_demo_import_kivy(folder):
 
 def test_only_the_store_and_the_gateway_simulator_use_sqlite():
     users = {str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if "sqlite3" in imports_of(p)}
-    assert users == {"store/base.py", "sim/gateway.py"}
+    assert users == {"store/base.py", "sim/gateway/store.py"}

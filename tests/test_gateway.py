@@ -55,8 +55,7 @@ def test_chip_resolves_to_nik_and_unknown_chip_is_none(sim, client):
 def test_ticket_consumption_is_idempotent_per_kiosk_and_conflicts_elsewhere(sim, client):
     client.consume_ticket("0123456789abcdef")
     client.consume_ticket("0123456789abcdef")
-    with sim._lock:
-        sim._db.execute("INSERT INTO kiosks VALUES ('KIOSK-02', 'DKP-KUPANG', 'k2')")
+    sim.add_kiosk("KIOSK-02", "DKP-KUPANG", "k2")
     other = GatewayClient(sim.url, "KIOSK-02", "k2")
     with pytest.raises(GatewayRefused) as exc:
         other.consume_ticket("0123456789abcdef")

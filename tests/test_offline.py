@@ -246,8 +246,7 @@ def test_cards_stay_releasable_offline_only_while_their_manifest_entry_is_valid(
 
 def test_a_card_withdrawn_from_the_manifest_is_not_released_and_is_due_for_unloading(world, clock) -> None:
     owner = next(r for r in world.residents("ready_here") if r.old_chip_uid)
-    with world.gateway._lock:  # the ministry cancels the card
-        world.gateway._db.execute("UPDATE residents SET status='verification' WHERE nik=?", (owner.nik,))
+    world.gateway.set_status(owner.nik, "verification")  # the ministry cancels the card
     assert world.core.refresh_manifest() == 1
     card = world.store.card_for_nik(owner.nik)
     assert card is not None
