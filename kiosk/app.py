@@ -22,11 +22,12 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kivy.uix.widget import Widget
 
 from kiosk.config import KioskConfig
-from kiosk.core import KioskCore, Parts
 from kiosk.flow import events as ev
 from kiosk.flow.model import Session, Step
+from kiosk.flow.rules import offers_cancel, slip_for
 from kiosk.hardware.printer import PrinterState
-from kiosk.ops.health import Health
+from kiosk.health import Health
+from kiosk.runner import Kiosk, Parts, StatusSnapshot
 from kiosk.screens.steps import SCREENS, StepScreen
 from kiosk.screens.translator import tr
 
@@ -51,17 +52,10 @@ KV_FILES = (
     "operator.kv",
 )
 CAMERA_FPS = 8
-# no Cancel button where it means nothing (idle), is not allowed (slot open) or Finish says it better
-NO_CANCEL = frozenset(
-    {Step.IDLE, Step.RELEASE, Step.HANDED_OVER, Step.BOOKED, Step.STATUS, Step.REFUSED, Step.OPERATOR}
-)
 
 
 class RootView(BoxLayout):
     """Top bar, the step screens, the bottom bar (and the demo panel beside them)."""
-
-
-PRINTING_STEPS = frozenset({Step.HANDED_OVER, Step.BOOKED, Step.STATUS})
 
 
 class WarningView(ModalView):
@@ -94,7 +88,7 @@ class KioskApp(App):
 
     def __init__(
         self,
-        core: KioskCore,
+        kiosk: Kiosk,
         *,
         panel: Callable[[], Widget] | None = None,
         camera_thread: bool = True,
@@ -102,12 +96,12 @@ class KioskApp(App):
     ) -> None:
         super().__init__(**kwargs)
         self.title = "Loket Mandiri e-KTP"
-        self.core = core
+        self.kiosk = kiosk
         self.panel = panel  # the demo's stand-in for the resident, beside the screens
-        self.kiosk_id = core.cfg.kiosk_id
+        self.kiosk_id = kiosk.cfg.kiosk_id
         self.camera_thread = camera_thread
         self._halt = threading.Event()
-        self._warning: WarningView | None = None
+        self.warning: WarningView | None = None
         self._camera: threading.Thread | None = None
         self.sm: ScreenManager | None = None
 
@@ -122,17 +116,17 @@ class KioskApp(App):
             sm.add_widget(cls(name=step.value))
         if self.panel is not None:
             root.add_widget(self.panel())
-        self._warning = WarningView()
-        trigger = Clock.create_trigger(lambda _dt: self.core.pump())
-        self.core.wakeup = trigger
-        self.core.listeners.append(self._on_session)
-        Clock.schedule_interval(lambda _dt: self.core.tick(), 1.0)
-        Clock.schedule_interval(lambda _dt: self._refresh_badge(), 5.0)
+        self.warning = WarningView()
+        trigger = Clock.create_trigger(lambda _dt: self.kiosk.pump())
+        self.kiosk.wakeup = trigger
+        self.kiosk.listeners.append(self._on_session)
+        Clock.schedule_interval(lambda _dt: self.kiosk.tick(), 1.0)
+        Clock.schedule_interval(lambda _dt: self.refresh_badge(), 5.0)
         Clock.schedule_interval(self._refresh_camera, 1 / CAMERA_FPS)
         if self.camera_thread:
             self._camera = threading.Thread(target=self._camera_loop, name="kiosk-camera", daemon=True)
             self._camera.start()
-        self._on_session(self.core.session)
+        self._on_session(self.kiosk.session)
         self._start_notify()
         return root
 
@@ -143,7 +137,7 @@ class KioskApp(App):
         notifier = Notifier.from_env()
         if not notifier.enabled:
             return
-        watchdog = Watchdog(notifier, [self.core.store.ping])
+        watchdog = Watchdog(notifier, [self.kiosk.store.ping])
         Clock.schedule_once(lambda _dt: notifier.ready(f"serving as {self.kiosk_id}"), 0)
         if watchdog.interval_s:
             Clock.schedule_interval(lambda _dt: watchdog.ping(), watchdog.interval_s)
@@ -152,12 +146,12 @@ class KioskApp(App):
         self._halt.set()
         if self._camera is not None:
             self._camera.join(timeout=2)
-        self.core.close()
+        self.kiosk.close()
 
     # -- events in --------------------------------------------------------------------------
 
     def post(self, event: ev.Event) -> None:
-        self.core.post(event)
+        self.kiosk.post(event)
 
     def press(self, action: str, value: str = "") -> None:
         self.post(ev.Press(action, value))
@@ -165,7 +159,7 @@ class KioskApp(App):
     def _camera_loop(self) -> None:
         while not self._halt.is_set():
             try:
-                self.core.scan_frame()
+                self.kiosk.scan_frame()
             except Exception:
                 log.exception("camera pass failed")
             self._halt.wait(1 / CAMERA_FPS)
@@ -178,48 +172,47 @@ class KioskApp(App):
         self.lang = s.lang
         self.other_language_name = LANGUAGE_NAMES["en" if s.lang == "id" else "id"]
         self.help_called = s.help_called
-        self.can_cancel = s.step not in NO_CANCEL
+        self.can_cancel = offers_cancel(s.step)
         if self.sm is not None:
             self.sm.current = s.step.value
             screen = self.sm.current_screen
             if isinstance(screen, StepScreen):
                 screen.session = s
-        if self._warning is not None:
-            if s.warned and self._warning.parent is None:
-                self._warning.open(animation=False)
-            elif not s.warned and self._warning.parent is not None:
-                self._warning.dismiss(animation=False)
-        self._refresh_badge()
-        if s.step in PRINTING_STEPS or s.step == Step.OPERATOR:
-            state = self.core.printer_state()
-            self.printer_ok = state == PrinterState.OK
-            self.printer_state = state.value
+        if self.warning is not None:
+            if s.warned and self.warning.parent is None:
+                self.warning.open(animation=False)
+            elif not s.warned and self.warning.parent is not None:
+                self.warning.dismiss(animation=False)
+        status = self.refresh_badge()
+        if slip_for(s.step) or s.step == Step.OPERATOR:
+            self.printer_ok = status.printer == PrinterState.OK
+            self.printer_state = status.printer.value
         if s.step == Step.OPERATOR:
-            self.outbox_pending = self.core.store.pending_count()
-            self.vault_cards = len(self.core.store.inventory())
-            self.vault_alarms = ", ".join(self.core.store.alarms())
-            status = self.core.health.status("reader")
-            self.reader_state = f"{status.state.value} ({status.reason})" if status else "?"
+            self.outbox_pending = status.outbox_pending
+            self.vault_cards = status.vault_cards
+            self.vault_alarms = ", ".join(status.alarms)
+            reader = status.state_of("reader")
+            self.reader_state = f"{reader.state.value} ({reader.reason})" if reader else "?"
 
-    def _refresh_badge(self) -> None:
+    def refresh_badge(self) -> StatusSnapshot:
         """The staff line in the corner: kiosk ID, events waiting, and since when the link is down; and
-        the residents' notice of what this kiosk cannot do right now."""
-        self.service_notice = self.core.service_notice()
+        the residents' notice of what this kiosk cannot do right now. Returns the snapshot it read."""
+        status = self.kiosk.status()
+        self.service_notice = status.service_notice
         parts = [self.kiosk_id]
-        pending = self.core.store.pending_count()
-        if pending:
-            parts.append(tr._("outbox {n}").format(n=pending))
-        since = self.core.offline_since()
-        if since is not None:
-            local = dt.datetime.fromtimestamp(since + self.core.cfg.flow.utc_offset_s, dt.UTC)
+        if status.outbox_pending:
+            parts.append(tr._("outbox {n}").format(n=status.outbox_pending))
+        if status.offline_since is not None:
+            local = dt.datetime.fromtimestamp(status.offline_since + self.kiosk.cfg.flow.utc_offset_s, dt.UTC)
             parts.append(tr._("offline since {time}").format(time=local.strftime("%H:%M")))
         self.staff_badge = " · ".join(parts)
+        return status
 
     def _refresh_camera(self, _dt: float) -> None:
         screen = self.sm.current_screen if self.sm else None
         camera = screen.ids.get("camera") if screen is not None else None
         if camera is not None:
-            camera.show_frame(self.core.last_frame)
+            camera.show_frame(self.kiosk.last_frame)
 
 
 def window_setup(windowed: bool, width: int, height: int) -> None:
@@ -232,7 +225,7 @@ def window_setup(windowed: bool, width: int, height: int) -> None:
 
 
 def run_kiosk(cfg: KioskConfig, parts: Parts, health: Health, windowed: bool = False) -> int:
-    """`kiosk run`: the kiosk as configured, on parts already built (kiosk.parts.build_parts)."""
+    """`kiosk run`: the kiosk as configured, on parts already built (kiosk.runner.parts.build_parts)."""
     from kiosk.gateway.client import GatewayClient
     from kiosk.store import Store
     from kiosk.sync.worker import SyncWorker
@@ -246,23 +239,23 @@ def run_kiosk(cfg: KioskConfig, parts: Parts, health: Health, windowed: bool = F
         ca_file=cfg.gateway_ca_file,
         client_cert=cfg.gateway_client_cert,
     )
-    core = KioskCore(cfg, store, client, parts, health=health)
+    kiosk = Kiosk(cfg, store, client, parts, health=health)
     attach = getattr(parts.face, "attach", None)
     if attach is not None:  # the live face check reads the frames the screen shows
-        attach(lambda: core.last_frame, core.templates.get)
+        attach(lambda: kiosk.last_frame, kiosk.templates.get)
     parts.reader.start()
     sync = SyncWorker(store, client, health=health)
-    core.attach_sync(sync)
+    kiosk.attach_sync(sync)
     sync.start()
     ops = None
     if cfg.ops_listen is not None:
         from kiosk.ops.metrics import OpsServer
 
-        ops = OpsServer(core)
+        ops = OpsServer(kiosk)
         log.info("metrics and health at %s", ops.start(*cfg.ops_listen))
     window_setup(windowed or not cfg.fullscreen, 1280, 800)
     try:
-        KioskApp(core).run()
+        KioskApp(kiosk).run()
     finally:
         if ops is not None:
             ops.stop()

@@ -13,7 +13,7 @@ os.environ.setdefault("KIVY_NO_FILELOG", "1")
 os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
 os.environ.setdefault("KIVY_USE_DEFAULTCONFIG", "1")
 
-from kiosk.core import InlineExecutor
+from kiosk.runner.effects import InlineExecutor
 from kiosk.sim.journeys import SimClock
 from kiosk.sim.world import World, build_world
 

@@ -50,13 +50,13 @@ def test_a_whole_pickup_logs_no_nik(world, clock, caplog):
     caplog.set_level(logging.DEBUG)
     r = next(r for r in world.residents("ready_here") if r.old_chip_uid)
     world.camera.show(HeldTicket(world.gateway.issue_ticket(r, Service.PICKUP, now=clock())))
-    world.core.scan_frame()
+    world.kiosk.scan_frame()
     world.camera.show(Face(r.person))
     world.reader.insert(r.old_chip_uid)
-    world.core.pump()
+    world.kiosk.pump()
     world.reader.insert(r.new_chip_uid)
-    assert world.core.pump().step == Step.HANDED_OVER
-    world.core.dispatch(ev.Press(ev.FINISH))
+    assert world.kiosk.pump().step == Step.HANDED_OVER
+    world.kiosk.dispatch(ev.Press(ev.FINISH))
     world.sync.drain_once()
     assert caplog.text and r.nik not in caplog.text
     assert all(r.nik not in line for line in world.gateway.access_log)

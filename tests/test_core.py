@@ -12,9 +12,9 @@ from kiosk.identity.ticket import Service
 
 def scan(world, text):
     world.camera.show(HeldTicket(text))
-    world.core.scan_frame()
+    world.kiosk.scan_frame()
     world.camera.show(Nothing())
-    return world.core.pump()
+    return world.kiosk.pump()
 
 
 def test_pickup_end_to_end(world, clock):
@@ -23,19 +23,19 @@ def test_pickup_end_to_end(world, clock):
     assert s.step == Step.CARD
     world.camera.show(Face(r.person))
     world.reader.insert(r.old_chip_uid)
-    s = world.core.pump()
+    s = world.kiosk.pump()
     assert s.step == Step.TAP_NEW, s  # resolved, looked up, face matched, card taken from the vault
     slot = s.lookup.slot
     assert world.vault.opened == [slot] and not world.vault.present[slot]
     world.reader.insert(r.new_chip_uid)
-    s = world.core.pump()
+    s = world.kiosk.pump()
     assert s.step == Step.HANDED_OVER
-    world.core.dispatch(ev.Press(ev.PRINT))
+    world.kiosk.dispatch(ev.Press(ev.PRINT))
     (receipt,) = world.printer.printed
     assert r.nik not in repr(receipt) and r.nik[-4:] in " ".join(receipt.lines)
     assert receipt.qr and s.handover_code in receipt.qr
-    world.core.dispatch(ev.Press(ev.FINISH))
-    assert world.core.session.step == Step.IDLE and world.core.session.nik is None
+    world.kiosk.dispatch(ev.Press(ev.FINISH))
+    assert world.kiosk.session.step == Step.IDLE and world.kiosk.session.nik is None
     # the card left the inventory; intent and outcome are journaled; the chain is intact
     assert world.store.card_for_nik(r.nik) is None
     kinds = [row[2] for row in world.store.journal_rows()]
@@ -46,14 +46,14 @@ def test_pickup_end_to_end(world, clock):
     world.sync.drain_once()
     assert world.gateway.event_counts()["handover"] == 1
     assert world.gateway.events_redelivered() == 0
-    assert world.core.counters.outcomes == {"handed_over": 1}
+    assert world.kiosk.counters.outcomes == {"handed_over": 1}
 
 
 def test_same_ticket_twice_is_refused_as_used(world, clock):
     r = world.residents("verification")[0]
     text = world.gateway.issue_ticket(r, Service.STATUS, now=clock())
     assert scan(world, text).step == Step.CARD
-    world.core.dispatch(ev.Press(ev.CANCEL))
+    world.kiosk.dispatch(ev.Press(ev.CANCEL))
     clock.advance(10)
     s = scan(world, text)
     assert s.step == Step.REFUSED and s.reason == Reason.TICKET_USED
@@ -62,27 +62,27 @@ def test_same_ticket_twice_is_refused_as_used(world, clock):
 def test_same_qr_is_not_reported_every_frame(world, clock):
     r = world.residents("verification")[0]
     world.camera.show(HeldTicket(world.gateway.issue_ticket(r, Service.STATUS, now=clock())))
-    world.core.scan_frame()
-    world.core.pump()
-    world.core.dispatch(ev.Press(ev.CANCEL))
-    world.core.scan_frame()  # still held up, a moment later
-    assert world.core.pump().step == Step.IDLE
+    world.kiosk.scan_frame()
+    world.kiosk.pump()
+    world.kiosk.dispatch(ev.Press(ev.CANCEL))
+    world.kiosk.scan_frame()  # still held up, a moment later
+    assert world.kiosk.pump().step == Step.IDLE
 
 
 def test_booking_end_to_end_over_http(world, clock):
     r = next(r for r in world.residents("never_recorded") if not r.old_chip_uid)
     scan(world, world.gateway.issue_ticket(r, Service.RECORDING, now=clock()))
-    world.core.dispatch(ev.Press(ev.TYPE_NIK))
-    s = world.core.dispatch(ev.NikRead(r.nik, "typed"))
+    world.kiosk.dispatch(ev.Press(ev.TYPE_NIK))
+    s = world.kiosk.dispatch(ev.NikRead(r.nik, "typed"))
     assert s.step == Step.CHOOSE_OFFICE
     assert s.offices[0].district == r.district  # own kecamatan first
-    s = world.core.dispatch(ev.Press(ev.CHOOSE_OFFICE, s.offices[0].office_id))
+    s = world.kiosk.dispatch(ev.Press(ev.CHOOSE_OFFICE, s.offices[0].office_id))
     if s.step == Step.CHOOSE_OFFICE:  # no capacity there in this seed: next
-        s = world.core.dispatch(ev.Press(ev.CHOOSE_OFFICE, s.offices[1].office_id))
-    s = world.core.dispatch(ev.Press(ev.CHOOSE_DAY, s.days[0]))
-    s = world.core.dispatch(ev.Press(ev.CHOOSE_TIME, s.times[0].time))
+        s = world.kiosk.dispatch(ev.Press(ev.CHOOSE_OFFICE, s.offices[1].office_id))
+    s = world.kiosk.dispatch(ev.Press(ev.CHOOSE_DAY, s.days[0]))
+    s = world.kiosk.dispatch(ev.Press(ev.CHOOSE_TIME, s.times[0].time))
     assert s.step == Step.BOOKED and s.booking.code.startswith("B")
-    world.core.dispatch(ev.Press(ev.PRINT))
+    world.kiosk.dispatch(ev.Press(ev.PRINT))
     (slip,) = world.printer.printed
     assert slip.qr == f"LMB1:{s.booking.code}" and r.nik not in repr(slip)
 
@@ -92,11 +92,11 @@ def test_status_path_for_each_status(world, clock):
         r = next(r for r in world.residents(status) if r.old_chip_uid)
         scan(world, world.gateway.issue_ticket(r, Service.STATUS, now=clock()))
         world.reader.insert(r.old_chip_uid)
-        s = world.core.pump()
+        s = world.kiosk.pump()
         assert s.step == Step.STATUS and s.lookup.status == CardStatus(status)
         if status == "ready_elsewhere":
             assert s.lookup.office_name
-        world.core.dispatch(ev.Press(ev.FINISH))
+        world.kiosk.dispatch(ev.Press(ev.FINISH))
         world.reader.remove()
         clock.advance(30)
 
@@ -105,8 +105,8 @@ def test_lookup_with_link_down_refuses_gently(world, clock):
     r = world.residents("verification")[0]
     scan(world, world.gateway.issue_ticket(r, Service.STATUS, now=clock()))
     world.gateway.faults.down = True
-    world.core.dispatch(ev.Press(ev.TYPE_NIK))
-    s = world.core.dispatch(ev.NikRead(r.nik, "typed"))
+    world.kiosk.dispatch(ev.Press(ev.TYPE_NIK))
+    s = world.kiosk.dispatch(ev.NikRead(r.nik, "typed"))
     assert s.step == Step.REFUSED and s.reason == Reason.SERVICE_UNAVAILABLE
 
 
@@ -115,11 +115,11 @@ def test_card_in_the_vault_is_released_while_the_link_is_down(world, clock):
     scan(world, world.gateway.issue_ticket(r, Service.PICKUP, now=clock()))
     world.gateway.faults.down = True
     world.camera.show(Face(r.person))
-    world.core.dispatch(ev.Press(ev.TYPE_NIK))
-    s = world.core.dispatch(ev.NikRead(r.nik, "typed"))
+    world.kiosk.dispatch(ev.Press(ev.TYPE_NIK))
+    s = world.kiosk.dispatch(ev.NikRead(r.nik, "typed"))
     assert s.step == Step.TAP_NEW
     world.reader.insert(r.new_chip_uid)
-    assert world.core.pump().step == Step.HANDED_OVER
+    assert world.kiosk.pump().step == Step.HANDED_OVER
     assert world.sync.drain_once() == 0 and world.store.pending_count() > 0
     world.gateway.faults.down = False
     world.sync.drain_once()
@@ -130,11 +130,11 @@ def test_printed_photo_never_gets_the_card(world, clock):
     r = world.residents("ready_here")[0]
     scan(world, world.gateway.issue_ticket(r, Service.PICKUP, now=clock()))
     world.camera.show(Face(r.person, photo=True))
-    world.core.dispatch(ev.Press(ev.TYPE_NIK))
-    world.core.dispatch(ev.NikRead(r.nik, "typed"))
-    while world.core.session.step == Step.FACE:
-        world.core.dispatch(ev.Press(ev.RETRY_FACE))
-    assert world.core.session.reason == Reason.FACE_MISMATCH
+    world.kiosk.dispatch(ev.Press(ev.TYPE_NIK))
+    world.kiosk.dispatch(ev.NikRead(r.nik, "typed"))
+    while world.kiosk.session.step == Step.FACE:
+        world.kiosk.dispatch(ev.Press(ev.RETRY_FACE))
+    assert world.kiosk.session.reason == Reason.FACE_MISMATCH
     assert world.vault.opened == []
     assert "operator_call" in [row[2] for row in world.store.journal_rows()]
 
@@ -157,19 +157,19 @@ def test_kiosk_simulate_200_journeys_has_every_outcome_and_no_error():
 
 
 def test_every_part_reports_into_one_health_model(world):
-    status = world.core.health.status("reader")
+    status = world.kiosk.health.status("reader")
     assert status is not None and status.state.value == "ok"
 
 
 def test_a_camera_without_frames_is_reported_failed_and_recovers(world):
-    from kiosk.ops.health import State
+    from kiosk.health import State
 
     real = world.camera.read
     world.camera.read = lambda: None
     for _ in range(30):
-        world.core.scan_frame()
-    assert world.core.health.status("camera").state == State.FAILED
-    assert "counter" in world.core.service_notice()
+        world.kiosk.scan_frame()
+    assert world.kiosk.health.status("camera").state == State.FAILED
+    assert "counter" in world.kiosk.status().service_notice
     world.camera.read = real
-    world.core.scan_frame()
-    assert world.core.health.status("camera").state == State.OK
+    world.kiosk.scan_frame()
+    assert world.kiosk.health.status("camera").state == State.OK

@@ -147,22 +147,22 @@ def test_loading_a_card_computes_its_template_from_the_manifest_photo(world, fac
     from tests.test_vaultdesk import operator_mode
 
     world.vault.auto = True
-    world.core.templates.enrol = faces.enrol
+    world.kiosk.templates.enrol = faces.enrol
     first, second = world.store.inventory()[:2]
     for card in (first, second):
         world.store.unload_card(card.slot, "test", "Petugas")
         world.vault.present[card.slot] = False
     world.gateway.photos[first.card_id] = photo("img2.jpg")  # second has no photo in the manifest
     operator_mode(world)
-    world.core.dispatch(ev.Press(ev.LOAD))
+    world.kiosk.dispatch(ev.Press(ev.LOAD))
     world.reader.insert(first.chip_uid)
-    world.core.pump()
+    world.kiosk.pump()
     world.reader.remove()
-    assert world.core.session.operator_note.msgid == "Card {card} is in slot {slot}."
-    assert world.core.templates.get(first.card_id) is not None
+    assert world.kiosk.session.operator_note.msgid == "Card {card} is in slot {slot}."
+    assert world.kiosk.templates.get(first.card_id) is not None
     world.reader.insert(second.chip_uid)
-    world.core.pump()
-    note = world.core.session.operator_note
+    world.kiosk.pump()
+    note = world.kiosk.session.operator_note
     assert not note.ok and "no face to check against" in note.msgid
     assert "template_missing" in [k for _, _, k, _ in world.store.journal_rows()]
     assert world.store.card_for_nik(second.nik) is not None, "the card is loaded all the same (counter handover)"

@@ -8,6 +8,7 @@ from kiosk.flow import effects as fx
 from kiosk.flow import events as ev
 from kiosk.flow.machine import sort_offices, start, step
 from kiosk.flow.model import Booking, CardStatus, Lookup, Reason, Step
+from kiosk.identity.nik import mask_nik
 from kiosk.identity.ticket import Service, TicketReason, TicketRefusal
 from tests.flowkit import CFG, NIK, OFFICES, OTHER_NIK, READY, SLOTS, T0, Walker, ticket
 
@@ -93,7 +94,8 @@ def test_chip_card_is_resolved_then_looked_up():
     assert w.last(fx.ResolveChip) == [fx.ResolveChip(w.s.visit, "04112233445566")]
     w(ev.ChipResolved(w.s.visit, NIK))
     assert w.s.step == Step.LOOKUP and w.s.nik == NIK and w.s.nik_source == "chip"
-    assert w.last(fx.LookUp) == [fx.LookUp(w.s.visit, NIK)]
+    assert w.s.ticket is not None
+    assert w.last(fx.LookUp) == [fx.LookUp(w.s.visit, NIK, w.s.ticket.service)]
 
 
 def test_card_of_someone_else_is_refused_as_mismatch():
@@ -242,8 +244,11 @@ def test_right_new_card_completes_the_handover():
     assert w.s.step == Step.HANDED_OVER and w.s.handover_code
     (handover,) = w.last(fx.RecordHandover)
     assert handover.card_id == "C00001" and handover.confirmed
+    assert (
+        handover.nik_masked == mask_nik(NIK) and handover.nik_source == w.s.nik_source and handover.face_attempts == 1
+    )
     w(ev.Press(ev.PRINT))
-    assert w.last(fx.PrintDocument) == [fx.PrintDocument("receipt")]
+    assert w.last(fx.PrintDocument) == [fx.PrintDocument("receipt", w.s)]
     w(ev.Press(ev.FINISH))
     assert w.s.step == Step.IDLE and w.s.nik is None and w.last(fx.EndVisit)
 
@@ -289,12 +294,13 @@ def test_booking_path_office_day_time_slip():
     w(ev.Press(ev.CHOOSE_TIME, "08:00"))  # full: not offered, ignored
     assert w.s.step == Step.CHOOSE_TIME
     w(ev.Press(ev.CHOOSE_TIME, "09:00"))
-    assert w.last(fx.Book)[-1] == fx.Book(w.s.visit, NIK, "KEC-04", "2026-09-22", "09:00")
+    assert w.last(fx.Book)[-1] == fx.Book(w.s.visit, NIK, OFFICES[2], "2026-09-22", "09:00")
+    assert OFFICES[2].office_id == "KEC-04"
     booking = Booking("B1234", OFFICES[2], "2026-09-22", "09:00")
     w(ev.BookingDone(w.s.visit, booking))
     assert w.s.step == Step.BOOKED and w.s.booking == booking
     w(ev.Press(ev.PRINT))
-    assert w.last(fx.PrintDocument) == [fx.PrintDocument("booking")]
+    assert w.last(fx.PrintDocument) == [fx.PrintDocument("booking", w.s)]
 
 
 def test_back_buttons_walk_back_through_booking():
@@ -343,7 +349,7 @@ def test_status_can_be_printed_and_finished():
     w = at_lookup()
     w(ev.LookupDone(w.s.visit, Lookup(CardStatus.PRINTING)))
     w(ev.Press(ev.PRINT))
-    assert w.last(fx.PrintDocument) == [fx.PrintDocument("status")]
+    assert w.last(fx.PrintDocument) == [fx.PrintDocument("status", w.s)]
     w(ev.Press(ev.FINISH))
     assert w.s.step == Step.IDLE
 

@@ -37,7 +37,7 @@ def get(url: str) -> tuple[int, str]:
 
 
 def test_metrics_and_healthz_of_a_running_kiosk(world, clock) -> None:
-    ops = OpsServer(world.core)
+    ops = OpsServer(world.kiosk)
     base = ops.start(port=0)
     try:
         owner = next(r for r in world.residents("ready_here") if r.old_chip_uid)
@@ -89,22 +89,22 @@ def test_heartbeats_reach_the_fleet_page_without_personal_data(world, clock) -> 
 
 
 def test_a_part_down_is_said_to_residents_and_to_admins(world) -> None:
-    assert world.core.service_notice() == ""
+    assert world.kiosk.status().service_notice == ""
     world.card_reader.stop()
-    assert "Bookings and status still work" in world.core.service_notice()
+    assert "Bookings and status still work" in world.kiosk.status().service_notice
     world.card_reader.start()
     world.gateway.faults.down = True
-    world.core.store.journal("help_called", {}, outbox=True)
+    world.kiosk.store.journal("help_called", {}, outbox=True)
     world.sync.drain_once()
-    assert world.core.health.status("gateway").state.value == "degraded"
-    world.core.probe()
-    assert world.core.health.status("disk") is not None
+    assert world.kiosk.health.status("gateway").state.value == "degraded"
+    world.kiosk.status_board.probe()
+    assert world.kiosk.health.status("disk") is not None
 
 
 def test_with_the_reader_down_a_card_in_the_vault_is_sent_to_the_counter(world) -> None:
     owner = next(r for r in world.residents("ready_here") if r.old_chip_uid)
     world.card_reader.stop()
-    lookup = world.core._lookup(owner.nik)
+    lookup = world.kiosk.desk.look_up(owner.nik)
     assert lookup.status.value == "ready_elsewhere", "not released: the new card's tap could not be checked"
     world.card_reader.start()
-    assert world.core._lookup(owner.nik).status.value == "ready_here"
+    assert world.kiosk.desk.look_up(owner.nik).status.value == "ready_here"

@@ -21,15 +21,15 @@ FAULTS: dict[str, dict[str, object]] = {
 
 def pickup(world, clock, r) -> None:
     world.camera.show(HeldTicket(world.gateway.issue_ticket(r, Service.PICKUP, now=clock())))
-    world.core.scan_frame()
+    world.kiosk.scan_frame()
     world.camera.show(Face(r.person))
     world.reader.insert(r.old_chip_uid)
-    s = world.core.pump()
+    s = world.kiosk.pump()
     assert s.step == Step.TAP_NEW, s
     world.reader.remove()
     world.reader.insert(r.new_chip_uid)
-    assert world.core.pump().step == Step.HANDED_OVER
-    world.core.dispatch(ev.Press(ev.FINISH))
+    assert world.kiosk.pump().step == Step.HANDED_OVER
+    world.kiosk.dispatch(ev.Press(ev.FINISH))
     world.reader.remove()
     world.camera.show(Nothing())
     clock.advance(60)
@@ -37,14 +37,14 @@ def pickup(world, clock, r) -> None:
 
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_card_in_the_vault_is_handed_over_through_a_fault_and_events_arrive_once(world, clock, fault) -> None:
-    world.core.gateway.timeout = (0.2, 0.2)
+    world.kiosk.gateway.timeout = (0.2, 0.2)
     owners = [r for r in world.residents("ready_here") if r.old_chip_uid][:2]
     for name, value in FAULTS[fault].items():
         setattr(world.gateway.faults, name, value)
     for r in owners:
         pickup(world, clock, r)
         world.sync.drain_once()  # the worker keeps trying during the fault
-    assert world.core.counters.outcomes == {"handed_over": 2}
+    assert world.kiosk.counters.outcomes == {"handed_over": 2}
     # the link comes back
     for name in FAULTS[fault]:
         setattr(world.gateway.faults, name, type(getattr(world.gateway.faults, name))())
@@ -61,20 +61,20 @@ def test_card_in_the_vault_is_handed_over_through_a_fault_and_events_arrive_once
 def book(world, clock, r):
     """A resident who never recorded books the first leased (or offered) slot by typing their NIK."""
     world.camera.show(HeldTicket(world.gateway.issue_ticket(r, Service.RECORDING, now=clock())))
-    world.core.scan_frame()
+    world.kiosk.scan_frame()
     world.camera.show(Nothing())
-    world.core.dispatch(ev.Press(ev.TYPE_NIK))
-    s = world.core.dispatch(ev.NikRead(r.nik, "typed"))
+    world.kiosk.dispatch(ev.Press(ev.TYPE_NIK))
+    s = world.kiosk.dispatch(ev.NikRead(r.nik, "typed"))
     assert s.step == Step.CHOOSE_OFFICE, s
-    s = world.core.dispatch(ev.Press(ev.CHOOSE_OFFICE, s.offices[0].office_id))
-    s = world.core.dispatch(ev.Press(ev.CHOOSE_DAY, s.days[0]))
-    s = world.core.dispatch(ev.Press(ev.CHOOSE_TIME, s.times[0].time))
+    s = world.kiosk.dispatch(ev.Press(ev.CHOOSE_OFFICE, s.offices[0].office_id))
+    s = world.kiosk.dispatch(ev.Press(ev.CHOOSE_DAY, s.days[0]))
+    s = world.kiosk.dispatch(ev.Press(ev.CHOOSE_TIME, s.times[0].time))
     return s
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_bookings_come_from_the_lease_through_a_fault_and_are_confirmed_after(world, clock, fault) -> None:
-    world.core.gateway.timeout = (0.2, 0.2)
+    world.kiosk.gateway.timeout = (0.2, 0.2)
     assert world.store.lease_offices(), "the kiosk holds leased places before the link fails"
     for name, value in FAULTS[fault].items():
         setattr(world.gateway.faults, name, value)
@@ -84,7 +84,7 @@ def test_bookings_come_from_the_lease_through_a_fault_and_are_confirmed_after(wo
         s = book(world, clock, r)
         assert s.step == Step.BOOKED and s.booking.code.startswith("L"), s
         codes.append(s.booking.code)
-        world.core.dispatch(ev.Press(ev.FINISH))
+        world.kiosk.dispatch(ev.Press(ev.FINISH))
         clock.advance(60)
         world.sync.drain_once()
     for name in FAULTS[fault]:
@@ -98,27 +98,27 @@ def test_bookings_come_from_the_lease_through_a_fault_and_are_confirmed_after(wo
 
 def test_an_exhausted_lease_says_so(world, clock) -> None:
     world.gateway.faults.down = True
-    world.core.gateway.timeout = (0.2, 0.2)
+    world.kiosk.gateway.timeout = (0.2, 0.2)
     r = next(iter(world.residents("never_recorded")))
     s = book(world, clock, r)  # takes the one leased place of that slot
     assert s.step == Step.BOOKED
-    world.core.dispatch(ev.Press(ev.FINISH))
+    world.kiosk.dispatch(ev.Press(ev.FINISH))
     clock.advance(60)
     r2 = world.residents("never_recorded")[1]
     world.camera.show(HeldTicket(world.gateway.issue_ticket(r2, Service.RECORDING, now=clock())))
-    world.core.scan_frame()
+    world.kiosk.scan_frame()
     world.camera.show(Nothing())
-    world.core.dispatch(ev.Press(ev.TYPE_NIK))
-    s = world.core.dispatch(ev.NikRead(r2.nik, "typed"))
+    world.kiosk.dispatch(ev.Press(ev.TYPE_NIK))
+    s = world.kiosk.dispatch(ev.NikRead(r2.nik, "typed"))
     office = next(o for o in s.offices if o.office_id == world.store.lease_offices()[0][0])
-    s = world.core.dispatch(ev.Press(ev.CHOOSE_OFFICE, office.office_id))
+    s = world.kiosk.dispatch(ev.Press(ev.CHOOSE_OFFICE, office.office_id))
     # the resident picks a time; meanwhile the last leased place of it goes (another booking, just now)
     day, time, _ = world.store.lease_slots(office.office_id, "0000-00-00")[0]
-    s = world.core.dispatch(ev.Press(ev.CHOOSE_DAY, day))
+    s = world.kiosk.dispatch(ev.Press(ev.CHOOSE_DAY, day))
     other = {"booking_id": "other", "nik": r2.nik, "office_id": office.office_id, "day": day, "time": time}
     while world.store.book_on_lease({**other, "booking_id": f"other-{clock()}"}):
         clock.advance(1)
-    s = world.core.dispatch(ev.Press(ev.CHOOSE_TIME, time))
+    s = world.kiosk.dispatch(ev.Press(ev.CHOOSE_TIME, time))
     assert s.step == Step.CHOOSE_TIME and s.notice.value == "offline_full"
 
 
@@ -180,18 +180,20 @@ def test_wrong_server_certificate_is_refused_and_the_kiosk_serves_offline(world,
         timeout_s=0.5,
         retries=0,
     )
-    world.core.gateway = world.sync.gateway = wrong
+    world.kiosk.use_gateway(wrong)
+    world.sync.gateway = wrong
     r = next(r for r in world.residents("ready_here") if r.old_chip_uid)
     pickup(world, clock, r)
     s = book(world, clock, world.residents("never_recorded")[0])
     assert s.step == Step.BOOKED and s.booking.code.startswith("L"), "booked on the lease"
-    world.core.dispatch(ev.Press(ev.FINISH))
+    world.kiosk.dispatch(ev.Press(ev.FINISH))
     assert world.sync.drain_once() == 0 and world.sync.link_up is False
     # the right pin comes back (the certificate was fixed): everything arrives once
     right = GatewayClient(
         url, world.cfg.kiosk_id, world.cfg.api_key, ca_file=ca.cert, client_cert=(kiosk.cert, kiosk.key)
     )
-    world.core.gateway = world.sync.gateway = right
+    world.kiosk.use_gateway(right)
+    world.sync.gateway = right
     world.sync.drain_once()
     assert world.store.outbox_ids() == world.gateway.event_ids()
     assert world.gateway.event_counts()["handover"] == 1
@@ -206,14 +208,14 @@ def test_a_kiosk_clock_off_by_minutes_or_hours_still_hands_over(world, clock, sk
     issued = clock()  # the queue system's time; the kiosk's is off
     clock.now = issued + skew_s
     world.camera.show(HeldTicket(world.gateway.issue_ticket(r, Service.PICKUP, now=issued)))
-    world.core.scan_frame()
+    world.kiosk.scan_frame()
     world.camera.show(Face(r.person))
     world.reader.insert(r.old_chip_uid)
-    assert world.core.pump().step == Step.TAP_NEW
+    assert world.kiosk.pump().step == Step.TAP_NEW
     world.reader.remove()
     world.reader.insert(r.new_chip_uid)
-    assert world.core.pump().step == Step.HANDED_OVER
-    world.core.dispatch(ev.Press(ev.FINISH))
+    assert world.kiosk.pump().step == Step.HANDED_OVER
+    world.kiosk.dispatch(ev.Press(ev.FINISH))
     world.reader.remove()
     # and with the link down on top of the skew, a booking comes from the lease
     world.gateway.faults.down = True
@@ -226,32 +228,33 @@ def test_a_kiosk_clock_off_by_minutes_or_hours_still_hands_over(world, clock, sk
 
 
 def test_cards_stay_releasable_offline_only_while_their_manifest_entry_is_valid(world, clock) -> None:
-    world.core.gateway.timeout = (0.2, 0.2)
-    assert world.core.refresh_manifest() == 0
-    version = world.core._manifest_version
-    assert world.core.refresh_manifest() == 0 and world.core._manifest_version == version, "unchanged: cheap poll"
+    world.kiosk.gateway.timeout = (0.2, 0.2)
+    assert world.kiosk.upkeep.refresh_manifest() == 0
+    version = world.kiosk.upkeep.manifest_version
+    assert world.kiosk.upkeep.refresh_manifest() == 0, "unchanged: cheap poll"
+    assert world.kiosk.upkeep.manifest_version == version
     owners = [r for r in world.residents("ready_here") if r.old_chip_uid]
     world.gateway.faults.down = True
     clock.advance(6 * 86400)  # six days offline: the entries (valid 7 days) still hold
     pickup(world, clock, owners[0])
     clock.advance(2 * 86400)  # past the validity: the card may have been withdrawn centrally
     world.camera.show(HeldTicket(world.gateway.issue_ticket(owners[1], Service.PICKUP, now=clock())))
-    world.core.scan_frame()
+    world.kiosk.scan_frame()
     world.reader.insert(owners[1].old_chip_uid)
-    s = world.core.pump()
+    s = world.kiosk.pump()
     assert s.step != Step.FACE and world.store.card_for_nik(owners[1].nik) is not None, "not released"
-    world.core.dispatch(ev.Press(ev.FINISH))
+    world.kiosk.dispatch(ev.Press(ev.FINISH))
     world.reader.remove()
 
 
 def test_a_card_withdrawn_from_the_manifest_is_not_released_and_is_due_for_unloading(world, clock) -> None:
     owner = next(r for r in world.residents("ready_here") if r.old_chip_uid)
     world.gateway.set_status(owner.nik, "verification")  # the ministry cancels the card
-    assert world.core.refresh_manifest() == 1
+    assert world.kiosk.upkeep.refresh_manifest() == 1
     card = world.store.card_for_nik(owner.nik)
     assert card is not None
-    assert any(c.card_id == card.card_id and why == "withdrawn" for c, why in world.core.desk.due_for_unload())
+    assert any(c.card_id == card.card_id and why == "withdrawn" for c, why in world.kiosk.vault.due_for_unload())
     world.camera.show(HeldTicket(world.gateway.issue_ticket(owner, Service.PICKUP, now=clock())))
-    world.core.scan_frame()
+    world.kiosk.scan_frame()
     world.reader.insert(owner.old_chip_uid)
-    assert world.core.pump().step != Step.FACE
+    assert world.kiosk.pump().step != Step.FACE

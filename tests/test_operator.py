@@ -66,33 +66,33 @@ def test_unknown_card_is_refused():
 
 def enter(world, clock, pin):
     clock.advance(20)
-    world.core.dispatch(ev.PinEntered(pin))
-    return world.core.pump()
+    world.kiosk.dispatch(ev.PinEntered(pin))
+    return world.kiosk.pump()
 
 
 def test_operator_mode_opens_with_card_and_pin(world, clock):
     world.reader.insert(DEMO_OPERATOR_UID)
-    s = world.core.pump()
+    s = world.kiosk.pump()
     assert s.step == Step.OPERATOR_PIN and s.operator == "Petugas Demo"
     s = enter(world, clock, "0000")
     assert s.step == Step.OPERATOR_PIN and s.notice == Reason.PIN_WRONG
     s = enter(world, clock, DEMO_OPERATOR_PIN)
     assert s.step == Step.OPERATOR
-    world.core.dispatch(ev.Press(ev.FINISH))
+    world.kiosk.dispatch(ev.Press(ev.FINISH))
     kinds = [row[2] for row in world.store.journal_rows()]
     assert kinds[-4:] == ["operator_pin_wrong_pin", "operator_pin_ok", "operator_mode", "operator_exit"]
-    assert world.core.counters.outcomes == {"operator": 1}  # not a resident's visit
+    assert world.kiosk.counters.outcomes == {"operator": 1}  # not a resident's visit
 
 
 def test_lockout_is_journaled_and_survives_a_restart(world, clock, tmp_path):
     world.reader.insert(DEMO_OPERATOR_UID)
-    world.core.pump()
+    world.kiosk.pump()
     for _ in range(MAX_FAILURES):
         s = enter(world, clock, "9999")
     assert s.step == Step.REFUSED and s.reason == Reason.OPERATOR_LOCKED
-    world.core.dispatch(ev.Press(ev.FINISH))
+    world.kiosk.dispatch(ev.Press(ev.FINISH))
     world.reader.insert(DEMO_OPERATOR_UID)
-    world.core.pump()
+    world.kiosk.pump()
     s = enter(world, clock, DEMO_OPERATOR_PIN)  # right PIN, but locked
     assert s.reason == Reason.OPERATOR_LOCKED
     reopened = Store(world.store.path)  # a restart does not lift the lock
@@ -100,34 +100,34 @@ def test_lockout_is_journaled_and_survives_a_restart(world, clock, tmp_path):
     reopened.close()
     assert lockouts == 1 and until > clock()
     assert [r for r in world.store.journal_rows() if r[2] == "operator_pin_locked"]
-    world.core.dispatch(ev.Press(ev.FINISH))
+    world.kiosk.dispatch(ev.Press(ev.FINISH))
     clock.advance(FIRST_LOCKOUT_S + 1)
     world.reader.insert(DEMO_OPERATOR_UID)
-    world.core.pump()
+    world.kiosk.pump()
     assert enter(world, clock, DEMO_OPERATOR_PIN).step == Step.OPERATOR
 
 
 def test_typing_too_soon_after_a_wrong_pin_is_asked_to_wait(world, clock):
     world.reader.insert(DEMO_OPERATOR_UID)
-    world.core.pump()
+    world.kiosk.pump()
     enter(world, clock, "0000")
     enter(world, clock, "0000")  # next pause: 2 s
-    world.core.dispatch(ev.PinEntered(DEMO_OPERATOR_PIN))  # at once: not even checked
-    s = world.core.pump()
+    world.kiosk.dispatch(ev.PinEntered(DEMO_OPERATOR_PIN))  # at once: not even checked
+    s = world.kiosk.pump()
     assert s.step == Step.OPERATOR_PIN and s.notice == Reason.PIN_WAIT
 
 
 def test_the_pin_is_never_journaled_or_kept(world, clock):
     world.reader.insert(DEMO_OPERATOR_UID)
-    world.core.pump()
+    world.kiosk.pump()
     enter(world, clock, DEMO_OPERATOR_PIN)
-    assert DEMO_OPERATOR_PIN not in repr(world.core.session)
+    assert DEMO_OPERATOR_PIN not in repr(world.kiosk.session)
     assert all(DEMO_OPERATOR_PIN not in repr(row) for row in world.store.journal_rows())
 
 
 def test_resident_cards_are_not_operator_cards(world):
     world.reader.insert("04000000000009")
-    assert world.core.pump().step == Step.IDLE
+    assert world.kiosk.pump().step == Step.IDLE
 
 
 def test_operator_pin_command_prints_a_hash_for_the_config():

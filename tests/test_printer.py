@@ -17,8 +17,8 @@ from kiosk.flow import events as ev
 from kiosk.flow.model import Step
 from kiosk.hardware.escpos_printer import EscposPrinter, render
 from kiosk.hardware.printer import Document, PrinterState
+from kiosk.health import State
 from kiosk.identity.ticket import Service
-from kiosk.ops.health import State
 
 NIK = "5371016910980001"
 DOC = Document(
@@ -163,11 +163,11 @@ def test_paper_out_at_the_kiosk_offers_the_on_screen_qr(world, clock) -> None:
     r = next(r for r in world.residents("verification") if r.old_chip_uid)
     scan(world, world.gateway.issue_ticket(r, Service.STATUS, now=clock()))
     world.reader.insert(r.old_chip_uid)
-    assert world.core.pump().step == Step.STATUS
+    assert world.kiosk.pump().step == Step.STATUS
     heard: list[object] = []
-    world.core.listeners.append(heard.append)
-    world.core.dispatch(ev.Press(ev.PRINT))
+    world.kiosk.listeners.append(heard.append)
+    world.kiosk.dispatch(ev.Press(ev.PRINT))
     assert heard, "the screen is told, so it can hide Print and point at the QR"
     assert world.printer.printed == []
-    assert world.core.health.status("printer").state == State.DEGRADED
-    assert world.core.health.errors_last_hour("printer") == 1
+    assert world.kiosk.health.status("printer").state == State.DEGRADED
+    assert world.kiosk.health.errors_last_hour("printer") == 1

@@ -14,7 +14,7 @@ from kiosk.hardware.atr import AtrDatabase, is_ektp
 from kiosk.hardware.pcsc import PcscCardReader
 from kiosk.hardware.reader import CardEvent, CardFailed, CardGone, CardPresented, SimCardReader
 from kiosk.hardware.virtual_card import VirtualCard
-from kiosk.ops.health import Health, State
+from kiosk.health import Health, State
 from tests.conftest import shared_file
 from tests.pcsc_rig import READER, Pcscd, expect, pcscd_fixture, quiet, wait_reader_empty
 
@@ -212,10 +212,10 @@ def test_missing_reader_is_a_health_state(pcscd):
 
 
 def test_pickup_journey_runs_on_the_real_reader(pcscd, atr_db, tmp_path, clock):
-    from kiosk.core import InlineExecutor
     from kiosk.flow.model import Step
     from kiosk.hardware.camera import Face, HeldTicket, Nothing
     from kiosk.identity.ticket import Service
+    from kiosk.runner.effects import InlineExecutor
     from kiosk.sim.world import build_world
 
     reader = PcscCardReader(READER, atr_db=atr_db)
@@ -230,12 +230,12 @@ def test_pickup_journey_runs_on_the_real_reader(pcscd, atr_db, tmp_path, clock):
 
         def settle(step: Step) -> None:
             end = time.monotonic() + 10
-            while world.core.pump().step != step and time.monotonic() < end:
+            while world.kiosk.pump().step != step and time.monotonic() < end:
                 time.sleep(0.05)
-            assert world.core.session.step == step
+            assert world.kiosk.session.step == step
 
         world.camera.show(HeldTicket(world.gateway.issue_ticket(resident, Service.PICKUP, now=clock())))
-        world.core.scan_frame()
+        world.kiosk.scan_frame()
         world.camera.show(Face(resident.person))
         settle(Step.CARD)
         card = VirtualCard(EKTP_ATR, bytes.fromhex("04C0FFEE000001"))  # a physical card the kiosk never saw

@@ -41,7 +41,7 @@ def ui(tmp_path_factory):
     clock = SimClock(time.time())
     world = build_world(tmp_path_factory.mktemp("ui"), seed=2, clock=clock, face_wait_s=0.0)
     Window.size = (1640, 800)
-    app = KioskApp(world.core, panel=lambda: DevPanel(world), camera_thread=True)
+    app = KioskApp(world.kiosk, panel=lambda: DevPanel(world), camera_thread=True)
     app._run_prepare()
     pump(0.5)
     yield app, world, clock
@@ -57,9 +57,9 @@ def pump(seconds: float = 0.2) -> None:
 
 def wait_for(app: KioskApp, step: Step, timeout: float = 15.0) -> None:
     end = time.monotonic() + timeout
-    while app.core.session.step != step and time.monotonic() < end:
+    while app.kiosk.session.step != step and time.monotonic() < end:
         EventLoop.idle()
-    assert app.core.session.step == step, f"expected {step}, kiosk is at {app.core.session.step}"
+    assert app.kiosk.session.step == step, f"expected {step}, kiosk is at {app.kiosk.session.step}"
     pump(0.3)  # let the screen draw
 
 
@@ -141,7 +141,7 @@ def test_pickup_path_by_touch(ui):
     end = time.monotonic() + 5
     while world.vault.moving is None and time.monotonic() < end:
         pump(0.05)
-    assert world.vault.moving == app.core.session.lookup.slot, "the resident's slot is open"
+    assert world.vault.moving == app.kiosk.session.lookup.slot, "the resident's slot is open"
     shoot(app, "05-release")
     dev(app, "take_card")
     wait_for(app, Step.TAP_NEW)
@@ -177,7 +177,7 @@ def test_booking_path_with_typed_nik(ui):
     assert buttons[0].sub == "own"
     touch(buttons[0])
     pump(0.5)
-    if app.core.session.step == Step.CHOOSE_OFFICE:  # no free days there: the notice shows
+    if app.kiosk.session.step == Step.CHOOSE_OFFICE:  # no free days there: the notice shows
         shoot(app, "09b-no-slots")
         touch(list(reversed(screen(app).ids.grid.children))[1])
     wait_for(app, Step.CHOOSE_DAY)
@@ -232,21 +232,21 @@ def test_forged_ticket_is_refused_on_screen(ui):
 def test_quiet_resident_is_asked_then_reset(ui):
     app, world, clock = ui
     start_visit(app, world, "printing")
-    flow = app.core.cfg.flow
+    flow = app.kiosk.cfg.flow
     for lang in ("id", "en"):  # the overlay blocks the language toggle: switch first, then wait again
         assert app.lang == lang
         clock.advance(flow.idle_timeout_s - flow.warn_before_s + 1)
         pump(1.5)  # the app's one-second tick notices
-        assert app.core.session.warned and app._warning.parent is not None
+        assert app.kiosk.session.warned and app.warning.parent is not None
         path = Path(Window.screenshot(name=str(SHOTS / f"15-still-there-{lang}.png")))
         path.replace(SHOTS / f"15-still-there-{lang}.png")
         SEEN.setdefault("15-still-there", set()).add(lang)
         touch(app.root.ids.language)  # under the overlay: nothing happens
-        assert app.lang == lang and app.core.session.warned
-        touch(app._warning.ids.still_here)
-        assert not app.core.session.warned and app._warning.parent is None
+        assert app.lang == lang and app.kiosk.session.warned
+        touch(app.warning.ids.still_here)
+        assert not app.kiosk.session.warned and app.warning.parent is None
         touch(app.root.ids.language)
-    assert app.core.session.step == Step.CARD
+    assert app.kiosk.session.step == Step.CARD
     touch(app.root.ids.help)
     assert app.help_called
     touch(app.root.ids.cancel)
@@ -256,10 +256,10 @@ def test_quiet_resident_is_asked_then_reset(ui):
 
 def wait_note(app: KioskApp, msgid: str, timeout: float = 10.0) -> None:
     end = time.monotonic() + timeout
-    note = app.core.session.operator_note
+    note = app.kiosk.session.operator_note
     while (note is None or note.msgid != msgid) and time.monotonic() < end:
         EventLoop.idle()
-        note = app.core.session.operator_note
+        note = app.kiosk.session.operator_note
     assert note is not None and note.msgid == msgid, note
     pump(0.3)
 
@@ -279,9 +279,9 @@ def test_operator_mode_with_staff_card_and_pin(ui):
         touch(keypad[digit])
     touch(screen(app).ids.ok)
     end = time.monotonic() + 5
-    while app.core.session.notice is None and time.monotonic() < end:
+    while app.kiosk.session.notice is None and time.monotonic() < end:
         EventLoop.idle()
-    assert app.core.session.notice == Reason.PIN_WRONG
+    assert app.kiosk.session.notice == Reason.PIN_WRONG
     shoot(app, "16-operator-pin")
     clock.advance(5)
     for digit in DEMO_OPERATOR_PIN:
@@ -321,11 +321,11 @@ def test_operator_mode_with_staff_card_and_pin(ui):
 
 def test_staff_see_since_when_the_link_is_down(ui):
     app, world, _ = ui
-    world.core.store.journal("help_called", {"step": "idle"}, outbox=True)  # something waits to be sent
+    world.kiosk.store.journal("help_called", {"step": "idle"}, outbox=True)  # something waits to be sent
     world.gateway.faults.down = True
     try:
         world.sync.drain_once()
-        app._refresh_badge()
+        app.refresh_badge()
         pump(0.3)
         assert "outbox" in app.staff_badge or "antrean" in app.staff_badge
         assert ("offline since" in app.staff_badge) or ("luring sejak" in app.staff_badge), app.staff_badge
@@ -333,7 +333,7 @@ def test_staff_see_since_when_the_link_is_down(ui):
     finally:
         world.gateway.faults.down = False
     world.sync.drain_once()
-    app._refresh_badge()
+    app.refresh_badge()
     assert "since" not in app.staff_badge and "sejak" not in app.staff_badge
 
 
@@ -341,13 +341,13 @@ def test_residents_are_told_what_a_broken_part_rules_out(ui):
     app, world, _ = ui
     world.card_reader.stop()
     try:
-        app._refresh_badge()
+        app.refresh_badge()
         pump(0.3)
         assert app.service_notice and screen(app).ids.service.text
         shoot(app, "21-idle-reader-down")
     finally:
         world.card_reader.start()
-    app._refresh_badge()
+    app.refresh_badge()
     pump(0.2)
     assert not screen(app).ids.service.text
 

@@ -17,9 +17,9 @@ from kiosk.gateway.client import GatewayClient
 from kiosk.hardware.gpio import GpioVault
 from kiosk.hardware.indicators import Light, SimIndicators
 from kiosk.hardware.vault import SimVault
-from kiosk.ops.health import Health, State
+from kiosk.health import Health, State
+from kiosk.runner.vaultdesk import STOPPED, TAMPER, VaultDesk, slot_alarm
 from kiosk.store import Store
-from kiosk.vaultdesk import STOPPED, TAMPER, VaultDesk, slot_alarm
 from tests.test_vault import PINS
 
 SLOT, CARD, NIK, CHIP = 2, "C-0002", "5371010101900002", "04AA000000000002"
@@ -236,18 +236,18 @@ def operator_mode(world) -> None:
     from kiosk.sim.world import DEMO_OPERATOR_PIN, DEMO_OPERATOR_UID
 
     world.reader.insert(DEMO_OPERATOR_UID)
-    world.core.pump()
+    world.kiosk.pump()
     world.reader.remove()
-    world.core.dispatch(ev.PinEntered(DEMO_OPERATOR_PIN))
-    assert world.core.session.step == Step.OPERATOR
+    world.kiosk.dispatch(ev.PinEntered(DEMO_OPERATOR_PIN))
+    assert world.kiosk.session.step == Step.OPERATOR
 
 
 def test_a_card_in_a_faulty_slot_sends_the_resident_to_the_counter(world) -> None:
     card = world.store.inventory()[0]
     world.vault.jam(card.slot)
-    world.core.desk.release_timeout_s = 0.2
-    assert world.core.desk.release(card.slot, card.card_id) == "jammed"
-    lookup = world.core._lookup(card.nik)
+    world.kiosk.vault.release_timeout_s = 0.2
+    assert world.kiosk.vault.release(card.slot, card.card_id) == "jammed"
+    lookup = world.kiosk.desk.look_up(card.nik)
     assert lookup.status == CardStatus.READY_ELSEWHERE
 
 
@@ -255,11 +255,11 @@ def test_operator_unloads_expired_cards_and_loads_them_back(world, clock) -> Non
     inventory = world.store.inventory()
     world.vault.auto = True
     operator_mode(world)
-    world.core.dispatch(ev.Press(ev.UNLOAD))
-    assert world.core.session.operator_note.msgid == "No cards are due to be taken out."
+    world.kiosk.dispatch(ev.Press(ev.UNLOAD))
+    assert world.kiosk.session.operator_note.msgid == "No cards are due to be taken out."
     clock.advance(31 * 86400)
-    world.core.dispatch(ev.Press(ev.UNLOAD))
-    note = world.core.session.operator_note
+    world.kiosk.dispatch(ev.Press(ev.UNLOAD))
+    note = world.kiosk.session.operator_note
     first = inventory[0]
     assert note.ok and dict(note.fields) == {
         "card": first.card_id,
@@ -271,23 +271,23 @@ def test_operator_unloads_expired_cards_and_loads_them_back(world, clock) -> Non
     assert unloaded == [{"slot": first.slot, "card": first.card_id, "reason": "expired", "operator": "Petugas Demo"}]
 
     # loading: the operator taps the card; it goes back into the lowest free slot
-    world.core.dispatch(ev.Press(ev.LOAD))
-    assert world.core.session.operator_note.msgid == "Tap a finished card on the reader."
+    world.kiosk.dispatch(ev.Press(ev.LOAD))
+    assert world.kiosk.session.operator_note.msgid == "Tap a finished card on the reader."
     world.reader.insert(first.chip_uid)
-    world.core.pump()
+    world.kiosk.pump()
     world.reader.remove()
-    note = world.core.session.operator_note
+    note = world.kiosk.session.operator_note
     assert note.msgid == "Card {card} is in slot {slot}." and dict(note.fields)["slot"] == str(first.slot)
     loaded = world.store.card_in_slot(first.slot)
     assert loaded is not None and loaded.card_id == first.card_id and loaded.nik == first.nik
     # a card already in the vault, and a card that is not on the manifest, are refused
     world.reader.insert(inventory[1].chip_uid)
-    world.core.pump()
+    world.kiosk.pump()
     world.reader.remove()
-    assert world.core.session.operator_note.msgid == "Card {card} is already in the vault."
+    assert world.kiosk.session.operator_note.msgid == "Card {card} is already in the vault."
     world.reader.insert("04FFFFFFFFFFFF")
-    world.core.pump()
-    assert world.core.session.operator_note.msgid == "This card is not on this kiosk's list. Keep it at the counter."
+    world.kiosk.pump()
+    assert world.kiosk.session.operator_note.msgid == "This card is not on this kiosk's list. Keep it at the counter."
     assert not world.store.verify_journal()
 
 
@@ -298,22 +298,22 @@ def test_loading_skips_a_slot_whose_sensor_lies(world) -> None:
     world.vault.present[first.slot] = False
     world.vault.stick(first.slot, True)  # the empty slot's sensor says 'card'
     operator_mode(world)
-    world.core.dispatch(ev.Press(ev.LOAD))
+    world.kiosk.dispatch(ev.Press(ev.LOAD))
     world.reader.insert(first.chip_uid)
-    world.core.pump()
-    note = world.core.session.operator_note
+    world.kiosk.pump()
+    note = world.kiosk.session.operator_note
     assert note.ok and dict(note.fields)["slot"] != str(first.slot)
     assert slot_alarm(first.slot) in world.store.alarms()
 
 
 def test_kiosk_reconciles_before_serving(world, tmp_path: Path) -> None:
-    from kiosk.core import KioskCore, Parts
+    from kiosk.runner import Kiosk, Parts
 
     card = world.store.inventory()[0]
     world.store.begin_release(card.slot, card.card_id)  # then the power went
     vault = SimVault(world.cfg.hardware.vault_slots)
-    p = world.core.parts
-    core = KioskCore(
+    p = world.kiosk.parts
+    core = Kiosk(
         world.cfg, world.store, world.client, Parts(p.camera, p.reader, vault, p.printer, p.indicators, p.face)
     )
     try:

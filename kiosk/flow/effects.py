@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kiosk.flow.model import Office, Session
+from kiosk.identity.ticket import Service
+
 
 @dataclass(frozen=True)
 class Journal:
@@ -36,6 +39,7 @@ class LookUp:
 
     visit: int
     nik: str
+    service: Service | None = None  # the ticket's service: with the link down, a recording ticket means booking
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,9 @@ class RecordHandover:
     card_id: str
     code: str
     confirmed: bool
+    nik_masked: str = ""
+    face_attempts: int = 0
+    nik_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,9 +92,13 @@ class Book:
 
     visit: int
     nik: str
-    office_id: str
+    office: Office
     day: str
     time: str
+
+    @property
+    def office_id(self) -> str:
+        return self.office.office_id
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,7 @@ class PrintDocument:
     """Print the receipt, booking slip or status of the current visit."""
 
     document: str  # receipt | booking | status
+    session: Session  # the visit as it stands (a value: the printer works from it off the loop thread)
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,7 @@ class LoadCard:
 
     visit: int
     uid: str
+    operator: str
 
 
 @dataclass(frozen=True)
@@ -132,6 +145,7 @@ class UnloadNext:
     """Operator unloading: open the next slot whose card is due to come out."""
 
     visit: int
+    operator: str
 
 
 @dataclass(frozen=True)
@@ -139,6 +153,7 @@ class ClearAlarms:
     """Operator: clear the tamper and slot alarms."""
 
     visit: int
+    operator: str
 
 
 Effect = (

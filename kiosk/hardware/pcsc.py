@@ -22,7 +22,7 @@ from smartcard import scard as sc
 from kiosk.hardware.atr import AtrDatabase
 from kiosk.hardware.profiles import BaselineUidProfile, CardData, CardProfile, CardReadError, choose_profile
 from kiosk.hardware.reader import CardFailed, CardGone, CardPresented, ReaderEvents
-from kiosk.ops.health import Health, State
+from kiosk.health import Health, State
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from kiosk.ops.health import Health, State
+from kiosk.health import Health, State
 
 
 @dataclass(frozen=True)

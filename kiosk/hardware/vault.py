@@ -11,7 +11,7 @@ and a service door with a tamper switch.
 - accept(slot) is loading in reverse: the seat must be empty, the gate opens, a card must arrive.
 - One motion at a time, across all slots (a lock): two releases asked at once run one after the other.
 
-Durable intent and outcome records are the caller's (kiosk.vaultdesk). `checkpoint` is a fault-injection
+Durable intent and outcome records are the caller's (kiosk.runner.vaultdesk). `checkpoint` is a fault-injection
 seam: tests replace it to kill the process between steps.
 """
 

@@ -50,7 +50,7 @@ class Nik:
 
     @property
     def district(self) -> str:
-        return self.value[:6]
+        return district_of(self.value)
 
     @property
     def serial(self) -> str:
@@ -73,6 +73,11 @@ def mask_nik(text: str) -> str:
     if len(digits) <= 4:
         return "*" * len(digits)
     return "*" * (len(digits) - 4) + digits[-4:]
+
+
+def district_of(nik: str) -> str:
+    """The 6-digit kecamatan (district) code a NIK starts with."""
+    return nik[:6]
 
 
 def birth_date_of(digits: str, today: dt.date) -> tuple[dt.date, bool] | None:

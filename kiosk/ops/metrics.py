@@ -17,64 +17,57 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from kiosk.core import KioskCore
-from kiosk.ops.health import State
+from kiosk.health import State
+from kiosk.runner import Kiosk
 
 JOURNEY_BUCKETS = (15, 30, 60, 90, 120, 180, 300, 600)  # seconds a visit takes, start to finish
 
 
 class KioskCollector(Collector):
-    """The kiosk's state as metric families, computed per scrape."""
+    """The kiosk's status snapshot as metric families, computed per scrape."""
 
-    def __init__(self, core: KioskCore) -> None:
-        self.core = core
+    def __init__(self, kiosk: Kiosk) -> None:
+        self.kiosk = kiosk
 
     def collect(self) -> Iterator[Any]:
-        core = self.core
+        s = self.kiosk.status()
         outcomes = CounterMetricFamily("kiosk_visits", "Visits ended, by outcome", labels=["outcome"])
-        for outcome, n in sorted(core.counters.outcomes.items()):
+        for outcome, n in sorted(s.outcomes.items()):
             outcomes.add_metric([outcome], n)
         yield outcomes
         handovers = CounterMetricFamily("kiosk_handovers", "Cards handed over to their owners")
-        handovers.add_metric([], core.counters.outcomes.get("handed_over", 0))
+        handovers.add_metric([], s.outcomes.get("handed_over", 0))
         yield handovers
         refusals = CounterMetricFamily("kiosk_refusals", "Visits refused, by reason", labels=["reason"])
-        for reason, n in sorted(core.counters.refusals.items()):
+        for reason, n in sorted(s.refusals.items()):
             refusals.add_metric([reason], n)
         yield refusals
         errors = CounterMetricFamily("kiosk_errors", "Unexpected failures inside the kiosk software")
-        errors.add_metric([], core.counters.errors)
+        errors.add_metric([], s.errors)
         yield errors
-        yield GaugeMetricFamily(
-            "kiosk_outbox_pending", "Events waiting for the gateway", value=core.store.pending_count()
-        )
-        inventory = core.store.inventory()
-        yield GaugeMetricFamily("kiosk_vault_cards", "Cards in the vault", value=len(inventory))
+        yield GaugeMetricFamily("kiosk_outbox_pending", "Events waiting for the gateway", value=s.outbox_pending)
+        yield GaugeMetricFamily("kiosk_vault_cards", "Cards in the vault", value=s.vault_cards)
         yield GaugeMetricFamily(
             "kiosk_vault_slots_out_of_service",
             "Vault slots with an alarm (jam, sensor)",
-            value=sum(1 for name in core.store.alarms() if name.startswith("slot:")),
+            value=sum(1 for name in s.alarms if name.startswith("slot:")),
         )
-        yield GaugeMetricFamily("kiosk_vault_slots", "Vault slots", value=core.parts.vault.slot_count)
+        yield GaugeMetricFamily("kiosk_vault_slots", "Vault slots", value=s.vault_slots)
         yield GaugeMetricFamily(
-            "kiosk_tamper_alarm",
-            "1 while the service door alarm stops releases",
-            value=int(core.desk.releases_stopped()),
+            "kiosk_tamper_alarm", "1 while the service door alarm stops releases", value=int(s.releases_stopped)
         )
-        up = core.link_up()
         yield GaugeMetricFamily(
-            "kiosk_gateway_up", "1 if the last delivery to the gateway worked", value=int(up is not False)
+            "kiosk_gateway_up", "1 if the last delivery to the gateway worked", value=int(s.link_up is not False)
         )
-        since = core.offline_since()
         yield GaugeMetricFamily(
             "kiosk_gateway_offline_since_seconds",
             "Unix time the link went down (0 while up)",
-            value=since or 0,
+            value=s.offline_since or 0,
         )
         component = GaugeMetricFamily(
             "kiosk_component_up", "1 if the part is ok, by part and state", labels=["component", "state"]
         )
-        for name, status in sorted(core.health.snapshot().items()):
+        for name, status in sorted(s.components.items()):
             component.add_metric([name, status.state.value], int(status.state == State.OK))
         yield component
 
@@ -82,10 +75,10 @@ class KioskCollector(Collector):
 class OpsServer:
     """Serves /metrics (Prometheus text) and /healthz (JSON) on `host:port` in a background thread."""
 
-    def __init__(self, core: KioskCore) -> None:
-        self.core = core
+    def __init__(self, kiosk: Kiosk) -> None:
+        self.kiosk = kiosk
         self.registry = CollectorRegistry()
-        self.registry.register(KioskCollector(core))
+        self.registry.register(KioskCollector(kiosk))
         self.journey_seconds = Histogram(
             "kiosk_journey_seconds",
             "How long a visit took, by outcome",
@@ -93,19 +86,17 @@ class OpsServer:
             buckets=JOURNEY_BUCKETS,
             registry=self.registry,
         )
-        core.visit_ended.append(lambda outcome, seconds: self.journey_seconds.labels(outcome).observe(seconds))
+        kiosk.visit_ended.append(lambda outcome, seconds: self.journey_seconds.labels(outcome).observe(seconds))
         self._server: ThreadingHTTPServer | None = None
 
     def healthz(self) -> dict[str, Any]:
-        snapshot = self.core.health.snapshot()
-        states = [s.state for s in snapshot.values()]
-        overall = State.FAILED if State.FAILED in states else State.DEGRADED if State.DEGRADED in states else State.OK
+        s = self.kiosk.status()
         return {
-            "status": overall.value,
-            "kiosk": self.core.cfg.kiosk_id,
-            "components": {n: {"state": s.state.value, "reason": s.reason} for n, s in sorted(snapshot.items())},
-            "outbox_pending": self.core.store.pending_count(),
-            "gateway_up": self.core.link_up() is not False,
+            "status": s.overall.value,
+            "kiosk": s.kiosk_id,
+            "components": {n: {"state": c.state.value, "reason": c.reason} for n, c in sorted(s.components.items())},
+            "outbox_pending": s.outbox_pending,
+            "gateway_up": s.link_up is not False,
         }
 
     def start(self, host: str = "127.0.0.1", port: int = 9101) -> str:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.config import KioskConfig
-from kiosk.core import Parts
 from kiosk.gateway.client import GatewayClient, GatewayError
 from kiosk.hardware.printer import Document, PrinterState
-from kiosk.ops.health import Health, State
+from kiosk.health import Health, State
+from kiosk.runner.parts import Parts
 from kiosk.store import Store
 
 

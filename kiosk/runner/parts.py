@@ -1,23 +1,39 @@
-"""Build the kiosk's parts from its configuration, before any window opens: a part that does not fit
-this machine (a GPIO pin map on a board without it, say) is a ConfigError naming the key."""
+"""The kiosk's parts behind their ports, and how they are built from its configuration before any window
+opens: a part that does not fit this machine (a GPIO pin map on a board without it, say) is a
+ConfigError naming the key."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
 from kiosk.config import ConfigError, KioskConfig
-from kiosk.core import Parts
 from kiosk.hardware.camera import Camera, OpenCvCamera, SimCamera
 from kiosk.hardware.indicators import Indicators, SimIndicators
 from kiosk.hardware.printer import Printer, SimPrinter
 from kiosk.hardware.reader import CardReader, SimCardReader
 from kiosk.hardware.vault import SimVault, Vault
+from kiosk.health import Health
 from kiosk.identity.face import FaceVerifier, RefuseAllFaces
 from kiosk.identity.face_check import LiveFaceVerifier
 from kiosk.identity.printed_nik import NoNikReader, PrintedNikReader
-from kiosk.ops.health import Health
+from kiosk.identity.templates import Enrol
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Parts:
+    """The kiosk's hardware, behind its ports."""
+
+    camera: Camera
+    reader: CardReader
+    vault: Vault
+    printer: Printer
+    indicators: Indicators
+    face: FaceVerifier
+    nik_reader: PrintedNikReader = field(default_factory=NoNikReader)
+    enrol: Enrol | None = None  # computes a face template from a recording photo (None: simulated faces)
 
 
 def build_parts(cfg: KioskConfig, health: Health) -> Parts:

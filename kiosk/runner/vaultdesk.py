@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.flow.model import OperatorNote
+from kiosk.flow.rules import VaultFacts, release_hold
 from kiosk.gateway.client import GatewayClient, GatewayRefused, GatewayUnavailable, ManifestCard
 from kiosk.hardware.indicators import Indicators, Light
 from kiosk.hardware.vault import LoadResult, ReleaseResult, Vault
+from kiosk.health import Health, State
 from kiosk.i18n import N_
 from kiosk.identity.nik import mask_nik
 from kiosk.identity.templates import Templates
-from kiosk.ops.health import Health, State
 from kiosk.store import Store
 from kiosk.store.db import InventoryCard
 
@@ -74,6 +75,7 @@ class VaultDesk:
         unload_after_days: float = 30.0,
         templates: Templates | None = None,
         clock: Callable[[], float] = time.time,
+        today: Callable[[], str] | None = None,
     ) -> None:
         self.vault = vault
         self.store = store
@@ -84,6 +86,7 @@ class VaultDesk:
         self.load_timeout_s = load_timeout_s
         self.unload_after_s = unload_after_days * 86400
         self.clock = clock
+        self.today = today or (lambda: time.strftime("%Y-%m-%d", time.gmtime(self.clock())))  # ISO, kiosk-local
         self.templates = templates
         self.maintenance = False  # operator mode: the door may open
         self.checkpoint: Callable[[str], None] = lambda name: None  # fault-injection seam for tests
@@ -117,11 +120,27 @@ class VaultDesk:
     def releases_stopped(self) -> bool:
         return TAMPER in self.store.alarms()
 
+    def facts(self, card: InventoryCard | None, today: str) -> VaultFacts:
+        """What the flow's release rule needs to know about `card` (None: not in this vault) right now."""
+        reader = self.health.status("reader")
+        return VaultFacts(
+            in_vault=card is not None,
+            valid_until=card.valid_until if card else None,
+            today=today,
+            releases_stopped=self.releases_stopped(),
+            reader_down=reader is not None and reader.state == State.FAILED,
+            out_of_service=card is not None and card.out_of_service,
+        )
+
     def release(self, slot: int, card_id: str) -> str:
-        """Release `card_id` from `slot` with intent and outcome journaled; returns the outcome."""
+        """Release `card_id` from `slot` with intent and outcome journaled; returns the outcome. The flow's
+        release rule is asked again here, under the motion lock, since a part may have failed (or the door
+        opened) since the lookup; a card it holds back stays shut in with the outcome "stopped"."""
         with self._lock:
-            if self.releases_stopped():
-                log.error("release of slot %s refused: the tamper alarm is raised", slot)
+            card = next((c for c in self.store.inventory() if c.slot == slot and c.card_id == card_id), None)
+            hold = release_hold(self.facts(card, self.today())) if card is not None else None
+            if hold is not None:
+                log.error("release of slot %s refused: %s", slot, hold.value)
                 return STOPPED
             try:
                 release_id = self.store.begin_release(slot, card_id)

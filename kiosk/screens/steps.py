@@ -11,6 +11,7 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.flow import events as ev
 from kiosk.flow.model import Reason, Session, Step
+from kiosk.flow.rules import booking_qr, receipt_qr, resident_district
 from kiosk.screens.widgets import ChoiceButton
 from kiosk.texts import REASONS, STALE_NOTE, STATUSES
 
@@ -107,7 +108,7 @@ class HandedOverScreen(StepScreen):
     def show(self, s: Session) -> None:
         self.code = s.handover_code or ""
         kiosk_id = App.get_running_app().kiosk_id
-        self.qr = f"LMR1:{kiosk_id}:{self.code}" if self.code else ""
+        self.qr = receipt_qr(kiosk_id, self.code) if self.code else ""
 
 
 class ChoiceScreen(StepScreen):
@@ -130,7 +131,7 @@ class ChooseOfficeScreen(ChoiceScreen):
     action, kind = ev.CHOOSE_OFFICE, "office"
 
     def show(self, s: Session) -> None:
-        own = (s.nik or "")[:6]
+        own = resident_district(s.nik)
         self.choices = [(o.office_id, o.name, "own" if o.district == own else "") for o in s.offices]
 
 
@@ -154,6 +155,7 @@ class BookedScreen(StepScreen):
     """The booking slip."""
 
     code = StringProperty("")
+    qr = StringProperty("")
     office = StringProperty("")
     day = StringProperty("")
     time = StringProperty("")
@@ -162,6 +164,7 @@ class BookedScreen(StepScreen):
         b = s.booking
         if b:
             self.code, self.office, self.day, self.time = b.code, b.office.name, b.day, b.time
+            self.qr = booking_qr(b.code)
 
 
 class StatusScreen(StepScreen):

@@ -32,7 +32,7 @@ def run_demo(
     world.sync.start()
     print(f"kiosk demo: gateway simulator at {world.gateway.url}, data in {data_dir}", flush=True)
     window_setup(windowed, 1280 + 360, 800)
-    app = KioskApp(world.core, panel=lambda: DevPanel(world))
+    app = KioskApp(world.kiosk, panel=lambda: DevPanel(world))
     if exit_after:
         Clock.schedule_once(lambda _dt: app.stop(), exit_after)
     try:

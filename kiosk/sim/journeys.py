@@ -12,11 +12,11 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.core import InlineExecutor
 from kiosk.flow import events as ev
 from kiosk.flow.model import Step
 from kiosk.hardware.camera import Face, HeldTicket, Nothing
 from kiosk.identity.ticket import Service
+from kiosk.runner.effects import InlineExecutor
 from kiosk.sim.seed import Resident
 from kiosk.sim.world import World, build_world
 
@@ -61,20 +61,20 @@ class Visitor:
 
     def wait(self, seconds: float = 2.0) -> None:
         self.clock.advance(seconds)
-        self.w.core.tick()
+        self.w.kiosk.tick()
 
     def act(self, fn: Callable[[], object], seconds: float = 3.0) -> None:
         fn()
-        self.w.core.pump()
+        self.w.kiosk.pump()
         self.wait(seconds)
 
     def press(self, action: str, value: str = "") -> None:
-        self.act(lambda: self.w.core.post(ev.Press(action, value)))
+        self.act(lambda: self.w.kiosk.post(ev.Press(action, value)))
 
     def show_ticket(self, text: str) -> None:
         self.last_ticket = text
         self.w.camera.show(HeldTicket(text))
-        self.act(self.w.core.scan_frame, 4)
+        self.act(self.w.kiosk.scan_frame, 4)
         self.w.camera.show(Nothing())
 
     def ticket(self, r: Resident, service: Service, **kw: Any) -> str:
@@ -84,14 +84,14 @@ class Visitor:
         if r.old_chip_uid:
             self.act(lambda: self.w.reader.insert(r.old_chip_uid or ""))
             self.act(self.w.reader.remove, 1)
-            if self.w.core.session.step == Step.NIK_ENTRY:  # the chip could not be checked: type it, as asked
-                self.act(lambda: self.w.core.post(ev.NikRead(r.nik, "typed")), 20)
+            if self.w.kiosk.session.step == Step.NIK_ENTRY:  # the chip could not be checked: type it, as asked
+                self.act(lambda: self.w.kiosk.post(ev.NikRead(r.nik, "typed")), 20)
         else:
             self.press(ev.TYPE_NIK)
-            self.act(lambda: self.w.core.post(ev.NikRead(r.nik, "typed")), 20)
+            self.act(lambda: self.w.kiosk.post(ev.NikRead(r.nik, "typed")), 20)
 
     def finish(self) -> None:
-        if self.w.core.session.step in (Step.HANDED_OVER, Step.BOOKED, Step.STATUS) and self.rng.random() < 0.5:
+        if self.w.kiosk.session.step in (Step.HANDED_OVER, Step.BOOKED, Step.STATUS) and self.rng.random() < 0.5:
             self.press(ev.PRINT)
         self.press(ev.FINISH)
         self.w.camera.show(Nothing())
@@ -99,7 +99,7 @@ class Visitor:
     def walk_away(self) -> None:
         self.w.camera.show(Nothing())
         for _ in range(100):
-            if self.w.core.session.step == Step.IDLE:
+            if self.w.kiosk.session.step == Step.IDLE:
                 return
             self.wait(5)
 
@@ -109,7 +109,7 @@ class Visitor:
         self.show_ticket(self.ticket(r, Service.PICKUP))
         self.w.camera.show(Face(r.person))
         self.present_card(r)
-        if self.w.core.session.step == Step.TAP_NEW:
+        if self.w.kiosk.session.step == Step.TAP_NEW:
             self.act(lambda: self.w.reader.insert(r.new_chip_uid or ""))
             self.act(self.w.reader.remove, 1)
         self.finish()
@@ -117,16 +117,16 @@ class Visitor:
     def booking(self, r: Resident) -> None:
         self.show_ticket(self.ticket(r, Service.RECORDING))
         self.present_card(r)
-        s = self.w.core.session
+        s = self.w.kiosk.session
         if s.step == Step.CHOOSE_OFFICE and s.offices:
             self.press(ev.CHOOSE_OFFICE, s.offices[0].office_id)
-        s = self.w.core.session
+        s = self.w.kiosk.session
         if s.step == Step.CHOOSE_OFFICE and len(s.offices) > 1:  # no free days there: next office
             self.press(ev.CHOOSE_OFFICE, s.offices[1].office_id)
-        if self.w.core.session.step == Step.CHOOSE_DAY:
-            self.press(ev.CHOOSE_DAY, self.rng.choice(self.w.core.session.days))
-        if self.w.core.session.step == Step.CHOOSE_TIME:
-            self.press(ev.CHOOSE_TIME, self.rng.choice(self.w.core.session.times).time)
+        if self.w.kiosk.session.step == Step.CHOOSE_DAY:
+            self.press(ev.CHOOSE_DAY, self.rng.choice(self.w.kiosk.session.days))
+        if self.w.kiosk.session.step == Step.CHOOSE_TIME:
+            self.press(ev.CHOOSE_TIME, self.rng.choice(self.w.kiosk.session.times).time)
         self.finish()
 
     def status(self, r: Resident) -> None:
@@ -172,7 +172,7 @@ def run_simulation(journeys: int, seed: int, data_dir: Path | None = None, link_
                 # offline) changes the choices inside a journey, never who comes next
                 v.rng = journey_rng = random.Random(f"{seed}:{i}")
                 _journey(v, kind, journey_rng, by_status, everyone)
-                if world.core.session.step != Step.IDLE:  # a script that stopped early: let the kiosk time out
+                if world.kiosk.session.step != Step.IDLE:  # a script that stopped early: let the kiosk time out
                     v.walk_away()
                 world.sync.drain_once()
             cpu = time.process_time() - cpu0
@@ -182,9 +182,9 @@ def run_simulation(journeys: int, seed: int, data_dir: Path | None = None, link_
             received = world.gateway.event_ids()
             return {
                 "journeys": journeys,
-                "outcomes": dict(sorted(world.core.counters.outcomes.items())),
-                "refusals": dict(sorted(world.core.counters.refusals.items())),
-                "errors": world.core.counters.errors + len(world.store.verify_journal()),
+                "outcomes": dict(sorted(world.kiosk.counters.outcomes.items())),
+                "refusals": dict(sorted(world.kiosk.counters.refusals.items())),
+                "errors": world.kiosk.counters.errors + len(world.store.verify_journal()),
                 "handovers_at_gateway": counts.get("handover", 0),
                 "outbox_pending": world.store.pending_count(),
                 "link_down_hours": round(link_down_s / 3600, 2),
@@ -241,7 +241,7 @@ def _journey(
         v.show_ticket(v.ticket(r, Service.PICKUP))
         v.w.camera.show(Face(r.person, photo=True))
         v.present_card(r)
-        while v.w.core.session.step == Step.FACE:
+        while v.w.kiosk.session.step == Step.FACE:
             v.press(ev.RETRY_FACE)
         v.finish()
     elif kind == "help":

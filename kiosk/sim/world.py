@@ -1,5 +1,5 @@
 """A whole simulated kiosk: gateway simulator on loopback, simulated hardware, a real store and the
-real core. Used by `kiosk demo`, `kiosk simulate` and the tests."""
+real kiosk runner. Used by `kiosk demo`, `kiosk simulate` and the tests."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.config import HardwareConfig, KioskConfig
-from kiosk.core import KioskCore, Parts
 from kiosk.flow.machine import FlowConfig
-from kiosk.gateway.client import GatewayClient
+from kiosk.gateway.client import GatewayClient, ManifestCard
 from kiosk.hardware.camera import SimCamera
 from kiosk.hardware.indicators import SimIndicators
 from kiosk.hardware.printer import SimPrinter
 from kiosk.hardware.reader import CardEvent, CardPresented, CardReader, SimCardReader
 from kiosk.hardware.vault import SimVault
+from kiosk.health import Health
 from kiosk.identity.operator import Operator, hash_pin
-from kiosk.ops.health import Health
+from kiosk.runner import Kiosk, Parts
 from kiosk.sim.gateway import GatewaySimulator
 from kiosk.sim.scenes import SceneFaceVerifier, SceneNikReader
 from kiosk.sim.seed import KIOSK_OFFICE, Resident
@@ -40,7 +40,7 @@ class World:
     gateway: GatewaySimulator
     client: GatewayClient
     store: Store
-    core: KioskCore
+    kiosk: Kiosk
     camera: SimCamera
     reader: SimCardReader
     vault: SimVault
@@ -58,7 +58,7 @@ class World:
 
     def close(self) -> None:
         self.sync.stop()
-        self.core.close()
+        self.kiosk.close()
         self.card_reader.stop()
         self.client.close()
         self.store.close()
@@ -108,7 +108,7 @@ def build_world(
     binder = None
     if reader is not None:  # a real reader: real cards are learned as the selected resident's
         binder = RealCardBinder(gateway, store, cfg)
-        reader.subscribe(binder)  # before the core, so a card is bound before it is looked up
+        reader.subscribe(binder)  # before the kiosk, so a card is bound before it is looked up
     vault = SimVault(vault_slots, auto=auto_take)
     for card in store.inventory():  # the simulated vault still holds what the store says it holds
         vault.put(card.slot)
@@ -116,18 +116,18 @@ def build_world(
     printer, indicators = SimPrinter(), SimIndicators()
     face = SceneFaceVerifier(camera, enrolled, face_wait_s)
     parts = Parts(camera, card_reader, vault, printer, indicators, face, SceneNikReader(camera))
-    core = KioskCore(cfg, store, client, parts, clock=clock, executor=executor, health=health)
+    kiosk = Kiosk(cfg, store, client, parts, clock=clock, executor=executor, health=health)
     card_reader.start()
-    core.load_vault_from_manifest()
+    load_vault_from_manifest(kiosk, vault, client.manifest())
     sync = SyncWorker(store, client, health=health)
-    core.attach_sync(sync)
-    core.refresh_leases()  # offline booking places from the start
+    kiosk.attach_sync(sync)
+    kiosk.upkeep.refresh_leases()  # offline booking places from the start
     return World(
         cfg,
         gateway,
         client,
         store,
-        core,
+        kiosk,
         camera,
         sim_reader,
         vault,
@@ -158,3 +158,24 @@ class RealCardBinder:
         card = self.store.card_for_nik(r.nik)
         if card is not None:
             rebind_chip(self.store, card.card_id, event.uid)
+
+
+def load_vault_from_manifest(kiosk: Kiosk, vault: SimVault, cards: list[ManifestCard]) -> int:
+    """Put this kiosk's manifest cards into free slots of the simulated vault: the demo's stand-in for an
+    operator loading cards (which the real kiosk does card by card in operator mode)."""
+    inventory = kiosk.store.inventory()
+    held = {c.card_id for c in inventory}
+    taken = {c.slot for c in inventory}
+    free = [n for n in range(1, vault.slot_count + 1) if n not in taken]
+    loaded = 0
+    for card in cards:
+        if card.card_id in held or not free:
+            continue
+        slot = free.pop(0)
+        kiosk.store.load_card(
+            slot, card.card_id, card.nik, card.chip_uid, old_chip_uid=card.old_chip_uid, valid_until=card.valid_until
+        )
+        kiosk.vault.enrol(card)
+        vault.put(slot)
+        loaded += 1
+    return loaded

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from urllib3.util.retry import Retry
 
 from kiosk.gateway.client import GatewayClient, GatewayError
-from kiosk.ops.health import Health, State
+from kiosk.health import Health, State
 from kiosk.store import Store
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,82 @@
+"""The effect table: one handler per effect type, each declaring whether it runs inline on the loop
+thread (quick bookkeeping) or on a worker (anything that waits on a part, the gateway or a slow hash).
+A handler gets everything it needs in the effect itself and may answer with one event for the flow."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.flow import effects as fx
+from kiosk.flow import events as ev
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Handler:
+    """How one effect type is carried out."""
+
+    run: Callable[[Any], ev.Event | None]
+    on_worker: bool = False
+
+
+def inline(run: Callable[[Any], ev.Event | None]) -> Handler:
+    return Handler(run, on_worker=False)
+
+
+def worker(run: Callable[[Any], ev.Event | None]) -> Handler:
+    return Handler(run, on_worker=True)
+
+
+class InlineExecutor(Executor):
+    """Runs work at once on the caller's thread (for `kiosk simulate` and tests)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        fut: Future[Any] = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            fut.set_exception(exc)
+        return fut
+
+
+class EffectTable:
+    """Looks up each effect's handler and runs it where it declared; results go back to the loop."""
+
+    def __init__(
+        self,
+        handlers: Mapping[type, Handler],
+        post: Callable[[ev.Event], None],
+        executor: Executor,
+        on_error: Callable[[], None],
+    ) -> None:
+        missing = [t.__name__ for t in fx.Effect.__args__ if t not in handlers]
+        if missing:
+            raise TypeError(f"effects without a handler: {', '.join(missing)}")
+        self.handlers = dict(handlers)
+        self.post = post
+        self.executor = executor
+        self.on_error = on_error
+
+    def __call__(self, effect: fx.Effect) -> None:
+        handler = self.handlers[type(effect)]
+        if handler.on_worker:
+            self.executor.submit(self._in_background, handler, effect)
+            return
+        result = handler.run(effect)
+        if result is not None:
+            self.post(result)
+
+    def _in_background(self, handler: Handler, effect: fx.Effect) -> None:
+        try:
+            result = handler.run(effect)
+        except Exception:
+            log.exception("%s failed in the background", type(effect).__name__)
+            self.on_error()
+            return
+        if result is not None:
+            self.post(result)

@@ -1,0 +1,172 @@
+"""One kiosk, assembled: the event loop, intake, the effect table and its handlers, the resident and
+vault desks, the status board and the upkeep the outbox worker runs. The Kivy app, `kiosk simulate`
+and the tests all drive this object; it decides nothing itself (the flow does).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+
+import numpy as np
+
+from kiosk.config import KioskConfig
+from kiosk.flow import effects as fx
+from kiosk.flow import events as ev
+from kiosk.flow.model import Session, Step
+from kiosk.flow.rules import slip_for
+from kiosk.gateway.client import GatewayClient
+from kiosk.health import Health
+from kiosk.identity.templates import Templates
+from kiosk.runner.desk import ResidentDesk
+from kiosk.runner.effects import EffectTable
+from kiosk.runner.handlers import EffectHandlers
+from kiosk.runner.intake import Intake
+from kiosk.runner.loop import Counters, EventLoop, Refresh, SessionListener, VisitListener
+from kiosk.runner.parts import Parts
+from kiosk.runner.status import StatusBoard, StatusSnapshot
+from kiosk.runner.upkeep import Upkeep
+from kiosk.runner.vaultdesk import Reconciled, VaultDesk
+from kiosk.store import Store
+from kiosk.store.sealed import Sealer
+from kiosk.sync.worker import SyncWorker
+
+
+class Kiosk:
+    """One kiosk: flow session, store, gateway and parts, wired together."""
+
+    def __init__(
+        self,
+        cfg: KioskConfig,
+        store: Store,
+        gateway: GatewayClient,
+        parts: Parts,
+        *,
+        clock: Callable[[], float] = time.time,
+        executor: Executor | None = None,
+        health: Health | None = None,
+    ) -> None:
+        self.cfg, self.store, self.gateway, self.parts, self.clock = cfg, store, gateway, parts, clock
+        self.health = health or Health()
+        self.executor = executor or ThreadPoolExecutor(max_workers=4, thread_name_prefix="kiosk-work")
+        self.counters = Counters()
+        self.templates = Templates(store, Sealer.from_file(cfg.seal_key_path), parts.enrol)
+        self.vault = VaultDesk(
+            parts.vault,
+            store,
+            gateway,
+            parts.indicators,
+            self.health,
+            release_timeout_s=cfg.hardware.release_timeout_s,
+            load_timeout_s=cfg.hardware.load_timeout_s,
+            unload_after_days=cfg.hardware.unload_after_days,
+            templates=self.templates,
+            clock=clock,
+            today=lambda: self.today().isoformat(),
+        )
+        self.desk = ResidentDesk(
+            cfg.kiosk_id, cfg.office, store, gateway, self.vault, self.templates.sealer.keyed_digest, cfg.flow, clock
+        )
+        self.status_board = StatusBoard(
+            cfg.kiosk_id, store, self.health, self.vault, parts.printer, self.counters, cfg.data_dir
+        )
+        self.upkeep = Upkeep(store, gateway, self.status_board, self.today)
+        self.loop = EventLoop(cfg.flow, cfg.language, clock, self._carry_out, self.counters)
+        self.intake = Intake(cfg, parts.camera, parts.nik_reader, store, self.health, self.loop.post, clock)
+        handlers = EffectHandlers(
+            cfg, store, parts, self.health, self.desk, self.vault, self.status_board, self.post, self.refresh, clock
+        )
+        self.effects = EffectTable(handlers.table(), self.post, self.executor, self._count_error)
+        self.loop.listeners.extend([self.intake.follow, self._follow])
+        self.reconciled: list[Reconciled] = self.vault.reconcile()  # before the first resident is served
+        parts.reader.subscribe(self.intake.on_card_event)
+
+    def today(self) -> dt.date:
+        """Today, kiosk-local."""
+        return self.cfg.flow.today(self.clock())
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    @property
+    def session(self) -> Session:
+        return self.loop.session
+
+    @property
+    def listeners(self) -> list[SessionListener]:
+        return self.loop.listeners
+
+    @property
+    def visit_ended(self) -> list[VisitListener]:
+        return self.loop.visit_ended
+
+    @property
+    def wakeup(self) -> Callable[[], None]:
+        return self.loop.wakeup
+
+    @wakeup.setter
+    def wakeup(self, fn: Callable[[], None]) -> None:
+        self.loop.wakeup = fn
+
+    def post(self, event: ev.Event) -> None:
+        """Queue an event from any thread."""
+        self.loop.post(event)
+
+    def pump(self) -> Session:
+        return self.loop.pump()
+
+    def dispatch(self, event: ev.Event) -> Session:
+        return self.loop.dispatch(event)
+
+    def tick(self) -> Session:
+        return self.loop.tick()
+
+    def refresh(self) -> None:
+        """From any thread: views show the parts' state again on the loop thread."""
+        self.loop.post(Refresh())
+
+    def _carry_out(self, effect: fx.Effect) -> None:
+        self.effects(effect)
+
+    def _count_error(self) -> None:
+        self.counters.errors += 1
+
+    def _follow(self, s: Session) -> None:
+        """Operator mode lets the door open; a screen that can print, or operator mode, wants to know
+        whether the printer can (asked on a worker: the printer is I/O)."""
+        self.vault.maintenance = s.step == Step.OPERATOR
+        if slip_for(s.step) or s.step == Step.OPERATOR:
+            self.executor.submit(self._probe_printer)
+
+    def _probe_printer(self) -> None:
+        before = self.status_board.printer_state
+        if self.status_board.probe_printer() != before:
+            self.refresh()
+
+    # -- camera -----------------------------------------------------------------------------------
+
+    def scan_frame(self) -> list[str]:
+        """Read one frame from the camera and post what it shows (see Intake.scan_frame)."""
+        return self.intake.scan_frame()
+
+    @property
+    def last_frame(self) -> np.ndarray | None:
+        return self.intake.last_frame
+
+    # -- status and sync --------------------------------------------------------------------------
+
+    def status(self) -> StatusSnapshot:
+        """The read-only status snapshot every reader uses."""
+        return self.status_board.snapshot()
+
+    def use_gateway(self, gateway: GatewayClient) -> None:
+        """Talk to the gateway through `gateway` from now on (a new client certificate, say)."""
+        self.gateway = self.desk.gateway = self.vault.gateway = self.upkeep.gateway = gateway
+
+    def attach_sync(self, sync: SyncWorker) -> None:
+        """Let the outbox worker run the upkeep after each drain that reached the gateway."""
+        self.upkeep.attach(sync)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)

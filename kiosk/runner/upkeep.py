@@ -1,0 +1,64 @@
+"""What the outbox worker does after each drain that reached the gateway: poll the manifest, refresh
+this kiosk's leased recording places, send the heartbeat (with the status snapshot)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from kiosk.gateway.client import GatewayClient, GatewayRefused, GatewayUnavailable
+from kiosk.runner.status import StatusBoard
+from kiosk.store import Store
+from kiosk.sync.worker import SyncWorker
+
+log = logging.getLogger(__name__)
+
+
+class Upkeep:
+    """Manifest, leases and heartbeat, kept fresh while the link is up."""
+
+    def __init__(self, store: Store, gateway: GatewayClient, status: StatusBoard, today: Callable[[], dt.date]) -> None:
+        self.store, self.gateway, self.status, self.today = store, gateway, status, today
+        self.manifest_version: int | None = None  # the manifest version last seen (None: never asked)
+
+    def attach(self, sync: SyncWorker) -> None:
+        """Run after each drain of `sync` that reached the gateway; the status board reads its link state."""
+        self.status.sync = sync
+        sync.after_sync.extend([self.refresh_manifest, self.refresh_leases, self.heartbeat])
+
+    def refresh_manifest(self) -> int | None:
+        """Poll the manifest (cheap when unchanged): renew each card's validity, withdraw cards no longer
+        listed. Returns how many were withdrawn, None if the gateway could not be asked."""
+        try:
+            version, cards = self.gateway.manifest_since(self.manifest_version)
+        except (GatewayUnavailable, GatewayRefused) as exc:
+            log.info("manifest not refreshed: %s", exc)
+            return None
+        self.manifest_version = version
+        if cards is None:
+            return 0
+        withdrawn = self.store.renew_manifest({c.card_id: c.valid_until or "9999-12-31" for c in cards})
+        if withdrawn:
+            log.warning("%d card(s) withdrawn from this kiosk's manifest: due for unloading", withdrawn)
+        return withdrawn
+
+    def refresh_leases(self, days: int = 7) -> bool:
+        """Ask the gateway for this kiosk's leased places."""
+        first = self.today() + dt.timedelta(days=1)
+        try:
+            rows = self.gateway.leases(first, days)
+        except (GatewayUnavailable, GatewayRefused) as exc:
+            log.info("leases not refreshed: %s", exc)
+            return False
+        return self.store.replace_leases(rows)
+
+    def heartbeat(self) -> bool:
+        """Probe the quiet parts, then send the status snapshot."""
+        self.status.probe()
+        try:
+            self.gateway.heartbeat(self.status.snapshot().heartbeat())
+        except (GatewayUnavailable, GatewayRefused) as exc:
+            log.info("heartbeat not delivered: %s", exc)
+            return False
+        return True
