@@ -77,8 +77,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    from kiosk.ops.health import Health
-    from kiosk.parts import build_parts
+    from kiosk.health import Health
+    from kiosk.runner.parts import build_parts
 
     health = Health()
     try:
@@ -229,9 +229,9 @@ def cmd_provision(args: argparse.Namespace) -> int:
 def cmd_selftest(args: argparse.Namespace) -> int:
     """Ask every part once and print a report; exit 1 if any part fails."""
     from kiosk.gateway.client import GatewayClient
-    from kiosk.ops.health import Health
+    from kiosk.health import Health
     from kiosk.ops.selftest import report, run_selftest
-    from kiosk.parts import build_parts
+    from kiosk.runner.parts import build_parts
 
     try:
         cfg = load_config(args.config)
