@@ -8,6 +8,7 @@ from kiosk.flow import effects as fx
 from kiosk.flow import events as ev
 from kiosk.flow.machine import sort_offices, start, step
 from kiosk.flow.model import Booking, CardStatus, Lookup, Reason, Step
+from kiosk.flow.policy import Decision, Policy, decide
 from kiosk.identity.nik import mask_nik
 from kiosk.identity.ticket import Service, TicketReason, TicketRefusal
 from tests.flowkit import CFG, NIK, OFFICES, OTHER_NIK, READY, SLOTS, T0, Walker, ticket
@@ -456,10 +457,40 @@ def test_operator_mode_times_out_later_than_a_resident_screen():
     assert w.s.step == Step.IDLE
 
 
-def test_policy_decides_and_says_why():
-    from kiosk.flow.policy import Policy, decide
+STRICT = Policy(nik_sources=("chip",))
+NO_LIVENESS = Policy(require_liveness=False)
 
-    assert decide(Policy(), "chip", True, True) == decide(Policy(), "chip", True, True)
+
+@pytest.mark.parametrize(
+    ("policy", "source", "match", "live", "release", "why"),
+    [
+        (Policy(), "chip", True, True, True, "ticket+chip+face+liveness"),
+        (Policy(), "ocr", True, True, True, "ticket+ocr+face+liveness"),
+        (Policy(), "typed", True, True, True, "ticket+typed+face+liveness"),
+        (Policy(), "typed", True, False, False, "refused: liveness challenge not passed"),
+        (Policy(), "chip", True, False, False, "refused: liveness challenge not passed"),
+        (Policy(), "chip", False, True, False, "refused: face does not match the enrolment"),
+        (Policy(), "typed", False, False, False, "refused: face does not match the enrolment"),  # face first
+        (Policy(), None, True, True, False, "refused: NIK by unknown not accepted for a pickup"),
+        (Policy(), "camera", True, True, False, "refused: NIK by camera not accepted for a pickup"),
+        (STRICT, "chip", True, True, True, "ticket+chip+face+liveness"),
+        (STRICT, "ocr", True, True, False, "refused: NIK by ocr not accepted for a pickup"),
+        (STRICT, "typed", False, False, False, "refused: NIK by typed not accepted for a pickup"),  # source first
+        (NO_LIVENESS, "ocr", True, False, True, "ticket+ocr+face"),
+        (NO_LIVENESS, "ocr", True, True, True, "ticket+ocr+face"),
+        (NO_LIVENESS, "typed", False, True, False, "refused: face does not match the enrolment"),  # never skipped
+    ],
+)
+def test_policy_decision_table(policy, source, match, live, release, why):
+    assert decide(policy, source, match, live) == Decision(release, why)
+
+
+def test_policy_defaults_take_every_nik_source_and_require_liveness():
+    assert Policy() == Policy(nik_sources=("chip", "ocr", "typed"), require_liveness=True)
+
+
+def test_policy_decides_and_says_why():
+    assert decide(Policy(), "chip", True, True) == Decision(True, "ticket+chip+face+liveness")
     assert decide(Policy(), "chip", True, True).why == "ticket+chip+face+liveness"
     assert not decide(Policy(), "typed", True, False).release
     assert not decide(Policy(), "typed", False, True).release
