@@ -130,6 +130,11 @@ class KioskApp(App):
         self._start_notify()
         return root
 
+    def open_window(self) -> None:
+        """Build the window and show the first screen without entering Kivy's main loop (tests drive the
+        loop themselves, frame by frame)."""
+        self._run_prepare()
+
     def _start_notify(self) -> None:
         """Tell systemd the kiosk is up (after the first frame) and ping its watchdog from this loop."""
         from kiosk.ops.notify import Notifier, Watchdog

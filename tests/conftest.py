@@ -21,14 +21,21 @@ ARTEFACTS = Path(__file__).resolve().parent.parent / "test-artefacts"
 SHARED = Path(os.environ.get("KIOSK_SHARED", Path(__file__).resolve().parent.parent.parent / "shared"))
 
 
+def _missing_shared(path: Path) -> str:
+    return f"external test data missing: {path} (clone the repository beside shared/, or set KIOSK_SHARED)"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The external test data is part of the suite: without it the run fails, it never skips quietly."""
+    if not SHARED.joinpath("data").is_dir():
+        raise pytest.UsageError(_missing_shared(SHARED / "data"))
+
+
 def shared_file(*parts: str) -> Path:
     """A file of the external test data in ../shared/data (KIOSK_SHARED points elsewhere)."""
     path = SHARED.joinpath("data", *parts)
     if not path.exists():
-        message = f"external test data missing: {path} (clone the repository beside shared/, or set KIOSK_SHARED)"
-        if os.environ.get("CI"):
-            raise FileNotFoundError(message)
-        pytest.skip(message)
+        pytest.fail(_missing_shared(path))
     return path
 
 

@@ -42,7 +42,7 @@ def ui(tmp_path_factory):
     world = build_world(tmp_path_factory.mktemp("ui"), seed=2, clock=clock, face_wait_s=0.0)
     Window.size = (1640, 800)
     app = KioskApp(world.kiosk, panel=lambda: DevPanel(world), camera_thread=True)
-    app._run_prepare()
+    app.open_window()
     pump(0.5)
     yield app, world, clock
     app.stop()

@@ -82,18 +82,10 @@ class SimRig(Rig):
     def __init__(self) -> None:
         self.vault = self.sim = SimVault(SLOTS, settle_s=SETTLE)
         self.stamps: list[tuple[float, int, bool]] = []
-        original = self.sim._gate
-
-        def stamped(slot: int, open_: bool) -> None:
-            if self.sim.gates[slot] != open_:
-                self.stamps.append((time.monotonic(), slot, open_))
-            original(slot, open_)
-
-        self.sim._gate = stamped  # type: ignore[method-assign]
+        self.sim.gate_listeners.append(lambda slot, open_: self.stamps.append((time.monotonic(), slot, open_)))
 
     def seat(self, slot: int, present: bool) -> None:
-        self.sim.present[slot] = present
-        self.sim._edge(slot)
+        self.sim.set_seat(slot, present)
 
     def door(self, is_open: bool) -> None:
         self.sim.open_door(is_open)

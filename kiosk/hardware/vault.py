@@ -225,6 +225,7 @@ class SimVault(SlotVault):
         self.stuck: dict[int, bool] = {}
         self.door = False
         self.history: list[tuple[int, bool]] = []  # every gate change, in order
+        self.gate_listeners: list[Callable[[int, bool], None]] = []  # told of each gate change (slot, open)
 
     @property
     def opened(self) -> list[int]:
@@ -233,6 +234,8 @@ class SimVault(SlotVault):
 
     def _gate(self, slot: int, open_: bool) -> None:
         if self.gates[slot] != open_:
+            for listener in list(self.gate_listeners):
+                listener(slot, open_)
             self.gates[slot] = open_
             self.history.append((slot, open_))
         if open_ and self.auto:
@@ -246,6 +249,11 @@ class SimVault(SlotVault):
 
     def _door(self) -> bool:
         return self.door
+
+    def set_seat(self, slot: int, present: bool) -> None:
+        """The seat sensor of `slot` sees a card (or not), whatever the gate does: a hand at the slot."""
+        self.present[slot] = present
+        self._edge(slot)
 
     def put(self, slot: int) -> None:
         """A card is seated in the slot (loading, or a resident pushing it back)."""

@@ -65,6 +65,27 @@ class World:
         self.gateway.close()
 
 
+def demo_config(
+    gateway: GatewaySimulator, url: str, data_dir: Path, vault_slots: int, flow: FlowConfig | None, language: str
+) -> KioskConfig:
+    """The configuration of a simulated kiosk of the demo office, with the demo's staff card."""
+    hardware = HardwareConfig(vault_slots=vault_slots)
+    demo_operator = Operator("Petugas Demo", DEMO_OPERATOR_UID, hash_pin(DEMO_OPERATOR_PIN, n=2**12))
+    return KioskConfig(
+        kiosk_id=gateway.kiosk_id,
+        office=KIOSK_OFFICE,
+        data_dir=data_dir,
+        gateway_url=url,
+        api_key=gateway.api_key,
+        ticket_keys={gateway.ticket_key_id: gateway.ticket_public_key_hex},
+        language=language,
+        fullscreen=False,
+        hardware=hardware,
+        flow=flow or FlowConfig(release_timeout_s=hardware.release_timeout_s + 15),
+        operators=(demo_operator,),
+    )
+
+
 def build_world(
     data_dir: Path,
     seed: int = 1,
@@ -84,21 +105,7 @@ def build_world(
     today = dt.date.fromtimestamp(clock())
     gateway = GatewaySimulator(data_dir / "gateway-sim.db", seed, per_status=per_status, today=today)
     url = gateway.start()
-    hardware = HardwareConfig(vault_slots=vault_slots)
-    demo_operator = Operator("Petugas Demo", DEMO_OPERATOR_UID, hash_pin(DEMO_OPERATOR_PIN, n=2**12))
-    cfg = KioskConfig(
-        kiosk_id=gateway.kiosk_id,
-        office=KIOSK_OFFICE,
-        data_dir=data_dir,
-        gateway_url=url,
-        api_key=gateway.api_key,
-        ticket_keys={gateway.ticket_key_id: gateway.ticket_public_key_hex},
-        language=language,
-        fullscreen=False,
-        hardware=hardware,
-        flow=flow or FlowConfig(release_timeout_s=hardware.release_timeout_s + 15),
-        operators=(demo_operator,),
-    )
+    cfg = demo_config(gateway, url, data_dir, vault_slots, flow, language)
     store = Store(cfg.db_path, clock=clock)
     client = GatewayClient(url, cfg.kiosk_id, cfg.api_key, timeout_s=cfg.gateway_timeout_s)
     camera = SimCamera()
