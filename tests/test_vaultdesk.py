@@ -76,8 +76,10 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("checkpoint", "resident_takes"), CASES)
-def test_reconciliation_after_a_crash_between_steps(tmp_path: Path, checkpoint: str, resident_takes: bool) -> None:
+def _crash_and_restart(
+    tmp_path: Path, checkpoint: str, resident_takes: bool, door_open: bool
+) -> tuple[Store, GpioVault, VaultDesk, list]:
+    """Kill a releasing kiosk at `checkpoint`, restart it on GPIO with the door as given, reconcile."""
     db = tmp_path / "kiosk.db"
     store = Store(db)
     store.load_card(SLOT, CARD, NIK, CHIP)
@@ -93,18 +95,29 @@ def test_reconciliation_after_a_crash_between_steps(tmp_path: Path, checkpoint: 
     # the physical world after the crash: the card left only if the resident took it once the gate opened
     card_gone = resident_takes and checkpoint != "intent_written"
     factory = MockFactory()
-    factory.pin(PINS.door).drive_low()  # door shut
-    seat = factory.pin(PINS.slots[SLOT - 1].seat)
     vault = GpioVault(PINS, factory)  # a restarted kiosk: gates are driven shut first
     assert all(factory.pin(s.gate).state == 0 for s in PINS.slots)
+    # the door switch closes to ground while the door is shut (set after the input's pull-up is applied)
+    door = factory.pin(PINS.door)
+    door.drive_high() if door_open else door.drive_low()
+    assert vault.door_open() is door_open
     if not card_gone:
-        seat.drive_low()
+        factory.pin(PINS.slots[SLOT - 1].seat).drive_low()
+    assert vault.card_present(SLOT) is not card_gone
 
     store = Store(db)
     outcome_known = checkpoint == "outcome_written"
     assert len(store.open_releases()) == (0 if outcome_known else 1)
     desk = desk_on(vault, store)
-    settled = desk.reconcile()
+    return store, vault, desk, desk.reconcile()
+
+
+@pytest.mark.parametrize(("checkpoint", "resident_takes"), CASES)
+def test_reconciliation_after_a_crash_between_steps(tmp_path: Path, checkpoint: str, resident_takes: bool) -> None:
+    """The normal restart: door shut. The books are settled from the seats and no alarm is raised."""
+    store, vault, desk, settled = _crash_and_restart(tmp_path, checkpoint, resident_takes, door_open=False)
+    card_gone = resident_takes and checkpoint != "intent_written"
+    outcome_known = checkpoint == "outcome_written"
     assert store.open_releases() == []
     assert not store.verify_journal()
     outcomes = [d for _, _, k, d in store.journal_rows() if k == "release_outcome"]
@@ -121,6 +134,18 @@ def test_reconciliation_after_a_crash_between_steps(tmp_path: Path, checkpoint: 
         assert outcomes[0]["audit"] is True, "a release nobody saw end is flagged for audit"
     # the inventory follows the card: gone means gone, still seated means still releasable
     assert (store.card_in_slot(SLOT) is None) == card_gone
+    # a normal restart raises no tamper alarm: the kiosk serves again at once
+    assert TAMPER not in store.alarms() and not desk.releases_stopped()
+    assert "tamper" not in kinds(store)
+    vault.close()
+    store.close()
+
+
+def test_reconciliation_with_the_door_open_settles_the_books_and_raises_tamper(tmp_path: Path) -> None:
+    store, vault, desk, settled = _crash_and_restart(tmp_path, "gate_opened", True, door_open=True)
+    assert [r.outcome for r in settled] == ["taken"]
+    assert store.open_releases() == [] and not store.verify_journal()
+    assert TAMPER in store.alarms() and desk.releases_stopped()
     vault.close()
     store.close()
 
