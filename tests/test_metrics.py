@@ -4,10 +4,13 @@ simulator): names, types and labels by Prometheus conventions, and no NIK or nam
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from kiosk.health import State
 from kiosk.ops.metrics import OpsServer
 from tests.test_offline import book, pickup
 
@@ -59,7 +62,10 @@ def test_metrics_and_healthz_of_a_running_kiosk(world, clock) -> None:
         assert values[("kiosk_vault_cards", ())] == len(world.store.inventory())
         status, body = get(base + "/healthz")
         health = json.loads(body)
-        assert status == 200 and health["status"] in ("ok", "degraded") and "vault" in health["components"]
+        # every simulated part is working: the kiosk says so, part by part (a degraded one would be named)
+        states = {name: c["state"] for name, c in health["components"].items()}
+        assert status == 200 and health["status"] == "ok", health
+        assert states["vault"] == "ok" and set(states.values()) == {"ok"}, states
         for everything in (text, body):
             for r in world.gateway.residents:
                 assert r.nik not in everything and r.nik[-4:] + "\n" not in everything
@@ -97,8 +103,13 @@ def test_a_part_down_is_said_to_residents_and_to_admins(world) -> None:
     world.kiosk.store.journal("help_called", {}, outbox=True)
     world.sync.drain_once()
     assert world.kiosk.health.status("gateway").state.value == "degraded"
+    assert world.kiosk.health.status("disk") is None  # nothing reports the disk but the probe
     world.kiosk.status_board.probe()
-    assert world.kiosk.health.status("disk") is not None
+    disk = world.kiosk.health.status("disk")
+    usage = shutil.disk_usage(world.cfg.data_dir)
+    free = usage.free / usage.total
+    expected = State.FAILED if free < 0.03 else State.DEGRADED if free < 0.10 else State.OK
+    assert disk is not None and disk.state == expected and re.fullmatch(r"\d+% free", disk.reason), disk
 
 
 def test_with_the_reader_down_a_card_in_the_vault_is_sent_to_the_counter(world) -> None:
