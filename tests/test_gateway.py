@@ -1,6 +1,8 @@
 """The gateway client against the simulator as a real HTTP server on 127.0.0.1."""
 
 import datetime as dt
+import os
+import urllib.parse
 
 import pytest
 
@@ -24,8 +26,26 @@ def client(sim):
     c.close()
 
 
+def _listening(port: int) -> set[str]:
+    """The local addresses of the sockets listening on TCP `port`, as the kernel lists them (IPv4 and IPv6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    found.add(address)
+    return found
+
+
 def test_simulator_listens_on_loopback_only(sim):
-    assert sim.url.startswith("http://127.0.0.1:")
+    port = urllib.parse.urlsplit(sim.url).port
+    assert sim.url.startswith("http://127.0.0.1:") and port
+    # the bound socket, not the URL: 127.0.0.1 in /proc/net/tcp is 0100007F; 0.0.0.0 would be 00000000
+    assert _listening(port) == {"0100007F"}
 
 
 def test_seed_covers_every_kecamatan_in_every_state(sim):
