@@ -1,4 +1,4 @@
-"""The `kiosk` command: run, demo, simulate, audit."""
+"""The `kiosk` command: run, demo, simulate, selftest, doctor, provision, audit, operator-pin, bench."""
 
 from __future__ import annotations
 

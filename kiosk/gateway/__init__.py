@@ -1,1 +1,2 @@
-"""Client of the Dukcapil kiosk gateway, and a simulator of that gateway (a real HTTP server)."""
+"""The kiosk's client of the Dukcapil kiosk gateway, checked against the contract (openapi.yaml), and the PKI
+helpers for provisioning. The gateway simulator lives in kiosk/sim/gateway/."""

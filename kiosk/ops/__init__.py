@@ -1,1 +1,2 @@
-"""Operations: the health model every part reports into (metrics and /healthz build on it)."""
+"""Operations, the top layer: /metrics and /healthz, systemd notification, provisioning and the self-test.
+The health model they read sits at the bottom, in kiosk/health.py."""
