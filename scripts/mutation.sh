@@ -38,6 +38,8 @@ fi
 
 # the tests' external data stays beside the real tree (tests/conftest.py looks for ../shared)
 export KIOSK_SHARED=${KIOSK_SHARED:-$(cd "$root/.." && pwd)/shared}
+# the property tests run once per mutant: fewer examples each (the suite's own run uses 400)
+export FLOW_PROPERTY_EXAMPLES=${FLOW_PROPERTY_EXAMPLES:-60}
 export KIVY_NO_ARGS=1 KIVY_NO_FILELOG=1 KIVY_NO_CONSOLELOG=1 KIVY_USE_DEFAULTCONFIG=1
 "$mutmut" run --max-children "${MUTATION_JOBS:-2}" "$@" >mutmut-run.log 2>&1 || {
   echo "mutmut run failed; its last lines:" >&2

@@ -12,6 +12,7 @@ is running (random visit numbers would almost never get past the lookup) while s
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -221,7 +222,9 @@ def idle_out(s: Session, now: float, cfg: FlowConfig = CFG) -> tuple[Session, fl
 
 
 LIVENESS_OFF = FlowConfig(policy=Policy(require_liveness=False))
-SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# scripts/mutation.sh runs these once per mutant and asks for fewer examples (FLOW_PROPERTY_EXAMPLES)
+EXAMPLES = int(os.environ.get("FLOW_PROPERTY_EXAMPLES", "400"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
@@ -230,7 +233,7 @@ def test_no_release_without_ticket_matching_nik_and_a_live_matching_face(seq):
     run(seq)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=max(EXAMPLES // 3, 20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sequences)
 def test_without_the_liveness_rule_a_matching_face_and_nik_are_still_needed(seq):
     run(seq, LIVENESS_OFF)
@@ -251,7 +254,7 @@ def test_every_visit_ends_at_idle_and_a_card_that_left_the_vault_is_recorded(seq
         assert records == []
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=max(EXAMPLES // 2, 20), deadline=None)
 @given(st.lists(events, max_size=30))
 def test_cancel_returns_to_idle_except_while_the_vault_is_open(seq):
     s, now = Session(), T0
