@@ -1,0 +1,135 @@
+"""Steps of the pure flow with their exact effects and times: the new card's tap, typing the NIK, and
+choosing office, day and time (what the journal says and when each step was entered)."""
+
+from __future__ import annotations
+
+from kiosk.flow import effects as fx
+from kiosk.flow import events as ev
+from kiosk.flow.machine import handover_code
+from kiosk.flow.model import CardStatus, Lookup, Reason, Step
+from kiosk.identity.nik import mask_nik
+from tests.flowkit import NIK, OFFICES, OTHER_NIK, READY, SLOTS, Walker, ticket
+
+
+def at_tap_new() -> Walker:
+    w = Walker()(ev.TicketScanned(ticket()))(ev.NikRead(NIK, "typed"))
+    w(ev.LookupDone(w.s.visit, READY))(ev.FaceChecked(w.s.visit, True, True, 0.3))
+    w(ev.VaultOutcome(w.s.visit, "taken"))
+    assert w.s.step == Step.TAP_NEW
+    return w.clear()
+
+
+def test_the_right_tap_journals_the_handover_with_its_code():
+    w = at_tap_new()
+    assert w.s.ticket is not None
+    code = handover_code(w.s.ticket, "C00001")
+    assert code != handover_code(None, "C00001") and code != handover_code(w.s.ticket, "C00002")
+    w(ev.CardInserted(READY.new_chip_uid.lower()), after=7)  # type: ignore[union-attr]  # any case
+    assert (w.s.step, w.s.handover_code, w.s.entered_at) == (Step.HANDED_OVER, code, w.now)
+    assert w.effects == [
+        fx.RecordHandover("C00001", code, True, mask_nik(NIK), 1, "typed"),
+        fx.Journal("handed_over", {"card": "C00001", "nik": mask_nik(NIK), "code": code}),
+    ]
+
+
+def test_each_wrong_tap_is_counted_and_journaled():
+    w = at_tap_new()
+    w(ev.CardInserted("04000000000001"))
+    assert (w.s.step, w.s.wrong_taps, w.s.notice) == (Step.TAP_NEW, 1, Reason.WRONG_NEW_CARD)
+    w(ev.CardInserted("04000000000002"))
+    assert (w.s.step, w.s.wrong_taps) == (Step.TAP_NEW, 2)
+    assert w.effects == [
+        fx.Journal("wrong_card_tapped", {"card": "C00001", "taps": 1}),
+        fx.Journal("wrong_card_tapped", {"card": "C00001", "taps": 2}),
+    ]
+    w.clear()(ev.CardInserted("04000000000003"))
+    assert (w.s.step, w.s.reason, w.s.wrong_taps) == (Step.REFUSED, Reason.WRONG_NEW_CARD, 3)
+    assert w.effects[0] == fx.Journal("wrong_card_tapped", {"card": "C00001", "taps": 3})
+    assert fx.CallOperator("tap_new", "wrong_new_card") in w.effects
+
+
+def test_tap_new_ignores_everything_but_a_card():
+    w = at_tap_new()
+    for event in (ev.CardRemoved(), ev.Press(ev.PRINT), ev.NikRead(NIK, "typed"), ev.CardUnreadable()):
+        w(event)
+    assert w.s.step == Step.TAP_NEW and w.effects == [] and w.s.wrong_taps == 0
+
+
+def at_nik_entry() -> Walker:
+    w = Walker()(ev.TicketScanned(ticket()))(ev.Press(ev.TYPE_NIK), after=3)
+    assert (w.s.step, w.s.entered_at) == (Step.NIK_ENTRY, w.now)
+    return w.clear()
+
+
+def test_nik_entry_back_goes_to_the_card_step_and_only_back_does():
+    w = at_nik_entry()
+    w(ev.Press(ev.PRINT))
+    w(ev.Press(ev.CHOOSE_DAY, "2026-09-22"))
+    assert w.s.step == Step.NIK_ENTRY and w.effects == []
+    w(ev.Press(ev.BACK), after=4)
+    assert (w.s.step, w.s.entered_at) == (Step.CARD, w.now) and w.effects == []
+
+
+def test_a_card_on_the_reader_during_nik_entry_is_read_as_on_the_card_step():
+    w = at_nik_entry()
+    w(ev.CardInserted("04112233445566"), after=2)
+    assert (w.s.step, w.s.entered_at) == (Step.LOOKUP, w.now)
+    assert w.effects == [fx.ResolveChip(w.s.visit, "04112233445566")]
+
+
+def test_a_typed_nik_of_someone_else_is_refused_on_nik_entry():
+    w = at_nik_entry()
+    w(ev.NikRead(OTHER_NIK, "typed"))
+    assert (w.s.step, w.s.reason) == (Step.REFUSED, Reason.NIK_MISMATCH)
+    assert "nik_accepted" not in w.journal_kinds() and w.last(fx.LookUp) == []
+
+
+def at_choose_office() -> Walker:
+    w = Walker()(ev.TicketScanned(ticket()))(ev.NikRead(NIK, "typed"))
+    w(ev.LookupDone(w.s.visit, Lookup(CardStatus.NEVER_RECORDED)))
+    w(ev.OfficesLoaded(w.s.visit, OFFICES))
+    assert w.s.step == Step.CHOOSE_OFFICE
+    return w.clear()
+
+
+def test_choosing_an_office_loads_its_slots_and_an_unknown_one_does_nothing():
+    w = at_choose_office()
+    w(ev.Press(ev.CHOOSE_OFFICE, "KEC-99"))
+    w(ev.Press(ev.CHOOSE_DAY, "KEC-04"))
+    assert w.s.step == Step.CHOOSE_OFFICE and w.effects == []
+    w(ev.Press(ev.CHOOSE_OFFICE, "KEC-04"), after=5)
+    assert (w.s.step, w.s.office, w.s.slots, w.s.entered_at) == (Step.BOOKING, OFFICES[2], (), w.now)
+    assert w.effects == [fx.LoadSlots(w.s.visit, "KEC-04")]
+
+
+def test_day_and_time_with_their_back_buttons():
+    w = at_choose_office()(ev.Press(ev.CHOOSE_OFFICE, "KEC-04"))
+    w(ev.SlotsLoaded(w.s.visit, SLOTS), after=2)
+    assert (w.s.step, w.s.entered_at) == (Step.CHOOSE_DAY, w.now)
+    w(ev.Press(ev.CHOOSE_DAY, "2026-09-30"))  # no such day
+    w(ev.Press(ev.CHOOSE_TIME, "09:00"))  # not on this screen
+    assert w.s.step == Step.CHOOSE_DAY and w.s.day is None
+    w(ev.Press(ev.CHOOSE_DAY, "2026-09-22"), after=3)
+    assert (w.s.step, w.s.day, w.s.entered_at) == (Step.CHOOSE_TIME, "2026-09-22", w.now)
+    w(ev.Press(ev.BACK), after=2)
+    assert (w.s.step, w.s.entered_at) == (Step.CHOOSE_DAY, w.now)
+    w(ev.Press(ev.BACK), after=2)
+    assert (w.s.step, w.s.day, w.s.entered_at) == (Step.CHOOSE_OFFICE, None, w.now)
+    w.clear()(ev.Press(ev.CHOOSE_OFFICE, "KEC-04"))(ev.SlotsLoaded(w.s.visit, SLOTS))
+    w(ev.Press(ev.CHOOSE_DAY, "2026-09-23"))
+    w(ev.Press(ev.CHOOSE_TIME, "09:00"))  # a time of the other day: not offered
+    w(ev.Press(ev.CHOOSE_OFFICE, "KEC-01"))  # not on this screen
+    assert w.s.step == Step.CHOOSE_TIME and w.last(fx.Book) == []
+    w(ev.Press(ev.CHOOSE_TIME, "08:00"), after=4)
+    assert (w.s.step, w.s.entered_at) == (Step.BOOKING, w.now)
+    assert w.last(fx.Book) == [fx.Book(w.s.visit, NIK, OFFICES[2], "2026-09-23", "08:00")]
+
+
+def test_fresh_slots_on_the_time_screen_replace_the_old_ones():
+    w = at_choose_office()(ev.Press(ev.CHOOSE_OFFICE, "KEC-04"))
+    w(ev.SlotsLoaded(w.s.visit, SLOTS))(ev.Press(ev.CHOOSE_DAY, "2026-09-22"))
+    w(ev.SlotsLoaded(w.s.visit - 1, ()))  # another visit's answer
+    assert w.s.slots == SLOTS
+    fresh = SLOTS[:1]
+    w(ev.SlotsLoaded(w.s.visit, fresh))
+    assert (w.s.step, w.s.slots) == (Step.CHOOSE_TIME, fresh)
