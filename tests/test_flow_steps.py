@@ -6,9 +6,11 @@ from __future__ import annotations
 from kiosk.flow import effects as fx
 from kiosk.flow import events as ev
 from kiosk.flow.machine import handover_code
-from kiosk.flow.model import CardStatus, Lookup, Reason, Step
+from kiosk.flow.model import Booking, CardStatus, Lookup, Reason, Step
 from kiosk.identity.nik import mask_nik
-from tests.flowkit import NIK, OFFICES, OTHER_NIK, READY, SLOTS, Walker, ticket
+from tests.flowkit import CFG, NIK, OFFICES, OTHER_NIK, READY, SLOTS, Walker, ticket
+
+CODE_WITHOUT_TICKET = "NESGMF7D"  # base32 of sha256("-/C00001")[:5]: the code's format is fixed
 
 
 def at_tap_new() -> Walker:
@@ -133,3 +135,76 @@ def test_fresh_slots_on_the_time_screen_replace_the_old_ones():
     fresh = SLOTS[:1]
     w(ev.SlotsLoaded(w.s.visit, fresh))
     assert (w.s.step, w.s.slots) == (Step.CHOOSE_TIME, fresh)
+
+
+def test_handover_codes_are_eight_characters_from_ticket_and_card():
+    assert handover_code(None, "C00001") == CODE_WITHOUT_TICKET
+    code = handover_code(ticket(), "C00001")
+    assert len(code) == 8 and code.isalnum() and code.isupper()
+
+
+def at_release() -> Walker:
+    w = Walker()(ev.TicketScanned(ticket()))(ev.NikRead(NIK, "typed"))
+    w(ev.LookupDone(w.s.visit, READY))(ev.FaceChecked(w.s.visit, True, True, 0.3))
+    assert w.s.step == Step.RELEASE
+    return w.clear()
+
+
+def test_release_outcomes_with_their_refusals_and_calls():
+    for outcome, reason, calls in [
+        ("not_taken", Reason.CARD_NOT_TAKEN, []),
+        ("jammed", Reason.VAULT_FAULT, [fx.CallOperator("release", "vault_jammed")]),
+        ("fault", Reason.VAULT_FAULT, [fx.CallOperator("release", "vault_fault")]),
+    ]:
+        w = at_release()
+        w(ev.VaultOutcome(w.s.visit + 1, "taken"))  # another visit's answer
+        assert w.s.step == Step.RELEASE and w.effects == []
+        w(ev.VaultOutcome(w.s.visit, outcome), after=3)
+        assert (w.s.step, w.s.reason, w.s.entered_at) == (Step.REFUSED, reason, w.now)
+        assert w.last(fx.CallOperator) == calls
+        w(ev.Tick(), after=CFG.done_timeout_s)
+        assert w.s.step == Step.IDLE
+
+
+def at_booking() -> Walker:
+    w = Walker()(ev.TicketScanned(ticket()))(ev.NikRead(NIK, "typed"))
+    w(ev.LookupDone(w.s.visit, Lookup(CardStatus.NEVER_RECORDED)))
+    assert w.s.step == Step.BOOKING
+    return w.clear()
+
+
+def test_booking_answers_with_their_times_and_journal():
+    w = at_booking()
+    w(ev.OfficesLoaded(w.s.visit - 1, ()))  # another visit's answer
+    assert w.s.step == Step.BOOKING
+    w(ev.OfficesLoaded(w.s.visit, OFFICES), after=2)
+    assert (w.s.step, w.s.entered_at) == (Step.CHOOSE_OFFICE, w.now)
+    w(ev.Press(ev.CHOOSE_OFFICE, "KEC-04"))(ev.SlotsLoaded(w.s.visit, ()), after=2)
+    assert (w.s.step, w.s.notice, w.s.entered_at) == (Step.CHOOSE_OFFICE, Reason.NO_SLOTS, w.now)
+    w(ev.Press(ev.CHOOSE_OFFICE, "KEC-04"))(ev.SlotsLoaded(w.s.visit, SLOTS), after=2)
+    assert (w.s.step, w.s.entered_at) == (Step.CHOOSE_DAY, w.now)
+    w(ev.Press(ev.CHOOSE_DAY, "2026-09-22"))(ev.Press(ev.CHOOSE_TIME, "09:00")).clear()
+    w(ev.BookingDone(w.s.visit, None, Reason.SLOT_TAKEN), after=2)
+    assert (w.s.step, w.s.notice, w.s.entered_at) == (Step.CHOOSE_TIME, Reason.SLOT_TAKEN, w.now)
+    assert w.effects == [fx.LoadSlots(w.s.visit, "KEC-04")]
+    w(ev.Press(ev.CHOOSE_TIME, "09:00")).clear()
+    booking = Booking("B0001", OFFICES[2], "2026-09-22", "09:00", provisional=True)
+    w(ev.BookingDone(w.s.visit, booking), after=2)
+    assert (w.s.step, w.s.booking, w.s.entered_at) == (Step.BOOKED, booking, w.now)
+    data = {"office": "KEC-04", "day": "2026-09-22", "time": "09:00", "code": "B0001", "provisional": True}
+    assert w.effects == [fx.Journal("booked", data)]
+
+
+def test_a_booking_that_fails_is_refused_with_its_reason_or_booking_failed():
+    for reason, expected in [(None, Reason.BOOKING_FAILED), (Reason.SERVICE_UNAVAILABLE, Reason.SERVICE_UNAVAILABLE)]:
+        w = at_booking()(ev.OfficesLoaded(0, ()))  # visit 0 is over: ignored
+        assert w.s.step == Step.BOOKING
+        w(ev.OfficesLoaded(w.s.visit, OFFICES))(ev.Press(ev.CHOOSE_OFFICE, "KEC-04"))
+        w(ev.SlotsLoaded(w.s.visit, SLOTS))(ev.Press(ev.CHOOSE_DAY, "2026-09-22"))(ev.Press(ev.CHOOSE_TIME, "09:00"))
+        w(ev.BookingDone(w.s.visit, None, reason), after=2)
+        assert (w.s.step, w.s.reason, w.s.entered_at) == (Step.REFUSED, expected, w.now)
+
+
+def test_no_offices_reachable_is_refused_at_once():
+    w = at_booking()(ev.OfficesLoaded(1, ()), after=2)
+    assert (w.s.step, w.s.reason, w.s.entered_at) == (Step.REFUSED, Reason.SERVICE_UNAVAILABLE, w.now)
