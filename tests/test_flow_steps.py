@@ -8,6 +8,7 @@ from kiosk.flow import events as ev
 from kiosk.flow.machine import handover_code
 from kiosk.flow.model import Booking, CardStatus, Lookup, Reason, Step
 from kiosk.identity.nik import mask_nik
+from kiosk.identity.ticket import TicketReason, TicketRefusal
 from tests.flowkit import CFG, NIK, OFFICES, OTHER_NIK, READY, SLOTS, Walker, ticket
 
 CODE_WITHOUT_TICKET = "NESGMF7D"  # base32 of sha256("-/C00001")[:5]: the code's format is fixed
@@ -208,3 +209,71 @@ def test_a_booking_that_fails_is_refused_with_its_reason_or_booking_failed():
 def test_no_offices_reachable_is_refused_at_once():
     w = at_booking()(ev.OfficesLoaded(1, ()), after=2)
     assert (w.s.step, w.s.reason, w.s.entered_at) == (Step.REFUSED, Reason.SERVICE_UNAVAILABLE, w.now)
+
+
+def test_the_journal_of_a_pickup_says_exactly_what_happened():
+    t = ticket()
+    w = Walker()(ev.TicketScanned(t))
+    assert w.effects == [
+        fx.ConsumeTicket(t.ticket_id),
+        fx.Journal("ticket_accepted", {"ticket": t.ticket_id, "service": "pickup"}),
+    ]
+    w.clear()(ev.NikRead(NIK, "ocr"))
+    assert (w.s.nik, w.s.nik_source) == (NIK, "ocr")
+    assert w.effects == [
+        fx.LookUp(w.s.visit, NIK, t.service),
+        fx.Journal("nik_accepted", {"nik": mask_nik(NIK), "source": "ocr"}),
+    ]
+    w.clear()(ev.LookupDone(w.s.visit, READY), after=2)
+    assert (w.s.step, w.s.lookup, w.s.entered_at) == (Step.FACE, READY, w.now)
+    assert w.effects == [
+        fx.Journal("lookup", {"status": "ready_here", "stale": False}),
+        fx.StartFaceCheck(w.s.visit, "C00001"),
+    ]
+    w.clear()(ev.FacePrompt(w.s.visit + 1, "Blink twice."))
+    assert w.s.face_prompt is None
+    w(ev.FacePrompt(w.s.visit, "Blink twice."))
+    assert w.s.face_prompt == "Blink twice." and w.effects == []
+    w(ev.FaceChecked(w.s.visit + 1, True, True, 0.3))  # another visit's verdict
+    assert w.s.step == Step.FACE and w.effects == []
+    w(ev.FaceChecked(w.s.visit, False, True, 0.612345, "mismatch"))
+    assert (w.s.step, w.s.notice, w.s.face_attempts, w.s.face_prompt) == (Step.FACE, Reason.FACE_RETRY, 1, None)
+    why = "refused: face does not match the enrolment"
+    first = {"attempt": 1, "match": False, "live": True, "score": 0.6123, "policy": why, "why": "mismatch"}
+    assert w.effects == [fx.Journal("face_check", first)]
+    w.clear()(ev.Press(ev.RETRY_FACE))
+    assert w.effects == [fx.StartFaceCheck(w.s.visit, "C00001")] and w.s.notice is None
+    w.clear()(ev.Press(ev.RETRY_FACE))  # no retry asked for now: nothing
+    assert w.effects == []
+    w(ev.FaceChecked(w.s.visit, True, True, 0.3), after=2)
+    second = {"attempt": 2, "match": True, "live": True, "score": 0.3, "policy": "ticket+ocr+face+liveness"}
+    assert w.effects == [fx.Journal("face_check", second), fx.ReleaseCard(w.s.visit, 4, "C00001")]
+    assert (w.s.step, w.s.face_attempts, w.s.entered_at) == (Step.RELEASE, 2, w.now)
+
+
+def test_three_failed_faces_are_refused_with_the_operator_called():
+    w = Walker()(ev.TicketScanned(ticket()))(ev.NikRead(NIK, "typed"))(ev.LookupDone(1, READY))
+    for _ in range(CFG.max_face_attempts):
+        w(ev.FaceChecked(w.s.visit, True, False, 0.3))(ev.Press(ev.RETRY_FACE))
+    assert (w.s.step, w.s.reason, w.s.face_attempts) == (Step.REFUSED, Reason.FACE_MISMATCH, 3)
+    assert w.last(fx.CallOperator) == [fx.CallOperator("face", "face_mismatch")]
+    assert len(w.last(fx.StartFaceCheck)) == CFG.max_face_attempts  # the first, then one per retry asked for
+    refused = [e for e in w.effects if isinstance(e, fx.Journal) and e.kind == "refused"]
+    assert refused == [fx.Journal("refused", {"reason": "face_mismatch", "step": "face", "nik": mask_nik(NIK)})]
+
+
+def test_refusals_journal_reason_step_and_the_masked_nik_only_when_known():
+    w = Walker()(ev.TicketScanned(TicketRefusal(TicketReason.EXPIRED, "00aa")), after=2)
+    assert (w.s.step, w.s.reason, w.s.visit, w.s.entered_at) == (Step.REFUSED, Reason.TICKET_EXPIRED, 1, w.now)
+    assert w.effects == [fx.Journal("ticket_refused", {"reason": "ticket_expired", "ticket": "00aa"})]
+    w = Walker()(ev.TicketScanned(ticket()))(ev.NikRead(NIK, "typed")).clear()
+    w(ev.LookupDone(w.s.visit, Lookup(CardStatus.NOT_FOUND)), after=2)
+    assert (w.s.step, w.s.reason, w.s.entered_at) == (Step.REFUSED, Reason.NOT_FOUND, w.now)
+    assert w.s.lookup == Lookup(CardStatus.NOT_FOUND)
+    assert w.effects == [
+        fx.Journal("lookup", {"status": "not_found", "stale": False}),
+        fx.Journal("refused", {"reason": "not_found", "step": "lookup", "nik": mask_nik(NIK)}),
+    ]
+    w = Walker()(ev.TicketScanned(ticket()))(ev.CardInserted("04AA")).clear()
+    w(ev.ChipResolved(w.s.visit, None))
+    assert w.effects == [fx.Journal("refused", {"reason": "card_unknown", "step": "lookup"})]
