@@ -258,7 +258,7 @@ def run_kiosk(cfg: KioskConfig, parts: Parts, health: Health, windowed: bool = F
 
         ops = OpsServer(kiosk)
         log.info("metrics and health at %s", ops.start(*cfg.ops_listen))
-    window_setup(windowed or not cfg.fullscreen, 1280, 800)
+    window_setup(windowed or not cfg.display.fullscreen, cfg.display.width, cfg.display.height)
     try:
         KioskApp(kiosk).run()
     finally:

@@ -9,10 +9,10 @@ from typing import Any
 from kiosk.config.document import Document
 from kiosk.config.hardware import read_hardware
 from kiosk.config.model import ConfigError, KioskConfig
+from kiosk.config.screen import read_display, read_speech
 from kiosk.config.tables import (
     read_face_threshold,
     read_flow,
-    read_fullscreen,
     read_gateway,
     read_gateway_timeout,
     read_kiosk,
@@ -31,7 +31,8 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
     ticket_keys = read_ticket_keys(doc)
     hardware = read_hardware(doc)
     flow = read_flow(doc, read_policy(doc), hardware.release_timeout_s)
-    fullscreen = read_fullscreen(doc)
+    display = read_display(doc)
+    speech = read_speech(doc)
     face_threshold = read_face_threshold(doc)
     ops_listen = read_ops_listen(doc)
     gateway_timeout = read_gateway_timeout(doc)  # read after [ops], as it always was: the problems keep their order
@@ -47,7 +48,8 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
         ticket_keys=ticket_keys,
         language=kiosk.language,
         gateway_timeout_s=gateway_timeout,
-        fullscreen=fullscreen,
+        display=display,
+        speech=speech,
         hardware=hardware,
         flow=flow,
         operators=operators,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kiosk.config.screen import DisplayConfig, SpeechConfig
 from kiosk.flow.machine import FlowConfig
 from kiosk.hardware.atr import DEFAULT_ATR_LIST
 from kiosk.hardware.gpio import PinMap
@@ -61,7 +62,8 @@ class KioskConfig:
     ticket_keys: dict[int, str]
     language: str = "id"
     gateway_timeout_s: float = 5.0
-    fullscreen: bool = True
+    display: DisplayConfig = field(default_factory=DisplayConfig)
+    speech: SpeechConfig = field(default_factory=SpeechConfig)
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
     flow: FlowConfig = field(default_factory=FlowConfig)
     operators: tuple[Operator, ...] = ()
@@ -78,6 +80,10 @@ class KioskConfig:
     @property
     def db_path(self) -> Path:
         return self.data_dir / "kiosk.db"
+
+    @property
+    def speech_cache(self) -> Path:
+        return self.speech.cache_dir or self.data_dir / "speech"
 
     @property
     def seal_key_path(self) -> Path:

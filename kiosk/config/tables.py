@@ -1,4 +1,4 @@
-"""Readers of kiosk.toml's tables, one each: [kiosk], [gateway], [tickets], [policy], [flow], [display], [face],
+"""Readers of kiosk.toml's tables, one each: [kiosk], [gateway], [tickets], [policy], [flow], [face],
 [ops] and [[operators]]. Each reads its keys from a Document and notes what is wrong there."""
 
 from __future__ import annotations
@@ -145,12 +145,6 @@ def read_flow(doc: Document, policy: Policy, release_timeout_s: float) -> FlowCo
     if flow.warn_before_s >= flow.idle_timeout_s:
         doc.problem("flow.warn_before_s: must be shorter than flow.idle_timeout_s")
     return flow
-
-
-def read_fullscreen(doc: Document) -> bool:
-    """[display] fullscreen (default true)."""
-    fullscreen = doc.get("display.fullscreen")
-    return True if fullscreen is None else bool(fullscreen)
 
 
 def read_face_threshold(doc: Document) -> float:

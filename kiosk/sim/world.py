@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.config import HardwareConfig, KioskConfig
+from kiosk.config.screen import DisplayConfig
 from kiosk.flow.machine import FlowConfig
 from kiosk.gateway.client import GatewayClient, ManifestCard
 from kiosk.hardware.camera import SimCamera
@@ -79,7 +80,7 @@ def demo_config(
         api_key=gateway.api_key,
         ticket_keys={gateway.ticket_key_id: gateway.ticket_public_key_hex},
         language=language,
-        fullscreen=False,
+        display=DisplayConfig(fullscreen=False),
         hardware=hardware,
         flow=flow or FlowConfig(release_timeout_s=hardware.release_timeout_s + 15),
         operators=(demo_operator,),
