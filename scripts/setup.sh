@@ -7,9 +7,11 @@ cd "$(dirname "$0")/.."
 
 # Runtime: OpenGL/EGL for Kivy's SDL2 window, mtdev for touch input, pcsc-lite for the card reader,
 # a C compiler and libpcsclite-dev because pyscard has no binary wheel and builds from source,
-# libusb for the USB receipt printer (pyusb, through python-escpos), tesseract for the printed NIK.
+# libusb for the USB receipt printer (pyusb, through python-escpos), tesseract for the printed NIK,
+# espeak-ng and alsa-utils (aplay) for the spoken prompts.
 packages=(python3 python3-venv python3-dev gcc libgl1 libegl1 libgl1-mesa-dri libmtdev1
-          pcscd libpcsclite1 libpcsclite-dev libusb-1.0-0 tesseract-ocr tesseract-ocr-eng)
+          pcscd libpcsclite1 libpcsclite-dev libusb-1.0-0 tesseract-ocr tesseract-ocr-eng
+          espeak-ng alsa-utils)
 if [[ "${1:-}" == "--test" ]]; then
   # Tests: a virtual X server for the real Kivy window, and vsmartcard's virtual reader (vpcd) for a
   # real PC/SC stack. vpcd listens on the network: a test dependency only, never on a kiosk image.
