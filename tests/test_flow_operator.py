@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from kiosk.flow import effects as fx
 from kiosk.flow import events as ev
-from kiosk.flow.model import OperatorNote, Reason, Step
+from kiosk.flow.machine import step
+from kiosk.flow.model import OperatorNote, Reason, Session, Step
 from kiosk.flow.operator import TAP_TO_LOAD
-from tests.flowkit import CFG, Walker
+from tests.flowkit import CFG, T0, Walker
 
 UID, NAME = "04AA", "Yohana"
 
@@ -97,3 +100,32 @@ def test_operator_mode_keeps_its_screen_on_other_events():
     assert w.effects == [] and w.s.step == Step.OPERATOR and w.s.operator_note == before.operator_note
     w(ev.Tick(), after=CFG.operator_timeout_s - 1)
     assert w.s.step == Step.OPERATOR
+
+
+def test_the_staff_card_and_the_pin_verdicts_enter_their_steps_at_their_time():
+    w = Walker()(ev.OperatorCard(UID, NAME), after=3)
+    assert (w.s.step, w.s.entered_at, w.s.last_activity) == (Step.OPERATOR_PIN, w.now, w.now)
+    w(ev.Tick(), after=CFG.idle_timeout_s - CFG.warn_before_s)
+    assert w.s.warned is True
+    w(ev.PinChecked(w.s.visit, True, "ok"), after=2)
+    assert (w.s.step, w.s.entered_at, w.s.last_activity) == (Step.OPERATOR, w.now, w.now)
+    assert w.s.warned is False
+    w = Walker()(ev.OperatorCard(UID, NAME)).clear()
+    w(ev.PinChecked(w.s.visit, False, "locked"), after=4)
+    assert (w.s.step, w.s.reason, w.s.entered_at) == (Step.REFUSED, Reason.OPERATOR_LOCKED, w.now)
+    assert w.effects == [fx.Journal("refused", {"reason": "operator_locked", "step": "operator_pin"})]
+
+
+def test_finishing_operator_mode_leaves_a_fresh_idle_session():
+    w = in_operator_mode()
+    w(ev.Press(ev.FINISH), after=6)
+    assert w.s == Session(visit=1, entered_at=w.now, last_activity=w.now)
+    assert w.effects == [fx.Journal("operator_exit", {"step": "operator", "operator": NAME}), fx.EndVisit()]
+
+
+def test_operator_actions_without_a_name_are_asked_for_as_staff_unknown():
+    s = Session(step=Step.OPERATOR, visit=5, entered_at=T0, last_activity=T0)
+    assert step(s, ev.Press(ev.UNLOAD), T0 + 1, CFG)[1] == (fx.UnloadNext(5, "?"),)
+    assert step(s, ev.Press(ev.CLEAR_ALARMS), T0 + 1, CFG)[1] == (fx.ClearAlarms(5, "?"),)
+    loading = replace(s, operator_task="load", operator_note=TAP_TO_LOAD)
+    assert step(loading, ev.CardInserted("04BB"), T0 + 1, CFG)[1] == (fx.LoadCard(5, "04BB", "?"),)
