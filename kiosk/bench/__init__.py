@@ -28,6 +28,13 @@ def add_bench_parsers(bench: argparse.ArgumentParser) -> None:
     outbox.add_argument("--batch", type=int, default=500, help="events per request (the contract's cap is 500)")
     outbox.add_argument("--dir", type=Path, help="where to put the databases: the kiosk's data disk (default: /tmp)")
     outbox.add_argument("--json", action="store_true")
+    ui = sub.add_parser("ui", help="the real window: cold start to the first idle frame, RSS over many journeys")
+    ui.add_argument("--runs", type=int, default=5, help="cold starts, each a fresh process (default 5)")
+    ui.add_argument("--journeys", type=int, default=500, help="journeys walked in one process (default 500)")
+    ui.add_argument("--seed", type=int, default=1, help="seed of the journey mix (default 1)")
+    ui.add_argument("--english", type=float, default=0.0, help="share of residents who switch to English (0-1)")
+    ui.add_argument("--tracemalloc", action="store_true", help="also list the allocation sites that grew (slow)")
+    ui.add_argument("--json", action="store_true")
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -49,6 +56,12 @@ def run_bench(args: argparse.Namespace) -> int:
 
         result = outbox.run(args.events, args.batch, args.dir)
         text = outbox.report(result)
+    elif args.bench == "ui":
+        import kiosk.bench.ui as ui
+
+        result = ui.run(args.runs, args.journeys, args.seed, english=args.english, trace=args.tracemalloc)
+        print(json.dumps(result, sort_keys=False) if args.json else ui.report(result))
+        return 0 if result["journeys_completed"] == result["journeys"] == args.journeys else 1
     else:
         import kiosk.bench.ocr as ocr
 
