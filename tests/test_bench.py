@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from kiosk.bench.ui_child import slope_per_100
+from kiosk.bench.ui_child import fit_per_100, slope_per_100
 from kiosk.cli import main
 from tests.conftest import shared_file
 
@@ -71,6 +71,7 @@ def test_bench_ui_walks_every_journey_in_the_real_window():
     assert {"cold_start_s", "rss_start_kib", "rss_end_kib", "rss_slope_kib_per_100", "journeys_per_second"} <= set(
         result
     )
+    assert {"rss_slope_stderr_kib_per_100", "rss_slope_second_half_kib_per_100", "rss_end_trimmed_kib"} <= set(result)
     assert {"goals", "goals_met", "journeys", "journeys_completed", "kinds", "failures"} <= set(result)
     assert (result["journeys"], result["journeys_completed"], result["failures"]) == (12, 12, [])
     cold = result["cold_start_s"]
@@ -96,4 +97,7 @@ def test_rss_slope_is_least_squares_per_100_journeys():
     assert slope is not None and abs(slope) < 1
     growing = [(j, 300_000 + 3 * j) for j in range(10, 500, 5)]  # 3 KiB a journey
     assert slope_per_100(growing) == pytest.approx(300)
+    assert fit_per_100(growing) == pytest.approx((300, 0)), "a straight line: no error"
+    noisy = fit_per_100([(x, y + (500 if x % 10 else -500)) for x, y in growing])
+    assert noisy is not None and noisy[0] == pytest.approx(300, abs=100) and noisy[1] > 0
     assert slope_per_100([(10, 300_000)]) is None

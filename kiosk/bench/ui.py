@@ -35,9 +35,8 @@ def _child(mode: str, data_dir: Path, args: list[str], deadline_s: float) -> tup
     """Run one child to its end (killed after `deadline_s`); the time.time() just before it was spawned
     and the JSON of its marker line."""
     cmd = [sys.executable, "-m", "kiosk.bench.ui_child", mode, "--data-dir", str(data_dir), *args]
-    env = {**os.environ, "KIVY_HOME": str(data_dir / "kivy")}  # a fresh Kivy home, as a first boot has
     spawned = time.time()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         out, err = proc.communicate(timeout=deadline_s)
     except subprocess.TimeoutExpired:
@@ -116,7 +115,7 @@ def run(runs: int, journeys: int, seed: int = 1, *, english: float = 0.0, trace:
 
 def report(r: dict[str, Any]) -> str:
     c, goals = r["cold_start_s"], r["goals"]
-    slope = r["rss_slope_kib_per_100"]
+    slope, stderr = r["rss_slope_kib_per_100"], r["rss_slope_stderr_kib_per_100"]
     flat = {True: "ok", False: "MISSED", None: f"not judged under {SLOPE_MIN_JOURNEYS} journeys"}[goals["rss_flat"]]
     cold = f"cold start, s ({r['runs']} runs)"
     late = "-" if r["rss_slope_second_half_kib_per_100"] is None else f"{r['rss_slope_second_half_kib_per_100']:.0f}"
@@ -127,7 +126,8 @@ def report(r: dict[str, Any]) -> str:
         f"  median <= {r['cold_start_goal_s']:g} s: {'ok' if goals['cold_start'] else 'MISSED'}",
         f"{'':<30}{'start':>8}{'end':>8}{'slope':>8}",
         f"{'RSS, MiB; slope KiB/100 j.':<30}{r['rss_start_kib'] / 1024:>8.1f}{r['rss_end_kib'] / 1024:>8.1f}"
-        f"{'-' if slope is None else f'{slope:.0f}':>8}  flat, <= {r['rss_flat_limit_kib_per_100']:g}: {flat}",
+        f"{'-' if slope is None else f'{slope:.0f}':>8}  flat, <= {r['rss_flat_limit_kib_per_100']:g}: {flat}"
+        f"{'' if stderr is None else f' (standard error {stderr:.0f})'}",
         f"{'RSS slope over the second half, KiB/100 journeys':<54}{late}",
         f"{'RSS at the end, free heap returned (malloc_trim)':<54}{trimmed}",
         f"journeys completed: {r['journeys_completed']} of {r['journeys']}, {r['journeys_per_second']} per second"

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.bench.ui import MARKER
-from kiosk.cli import prepare_kivy_env
 from kiosk.flow import events as ev
 from kiosk.flow.model import Session, Step
 from kiosk.hardware.camera import Face, HeldTicket, Nothing, PrintedCard
@@ -34,7 +33,7 @@ from kiosk.sim.journeys import SimClock
 from kiosk.sim.seed import Resident
 from kiosk.sim.world import World, build_world
 
-if TYPE_CHECKING:  # Kivy is imported only once its environment is set (prepare_kivy_env)
+if TYPE_CHECKING:  # Kivy is imported inside functions, once its environment is set (prepare_kivy)
     from kiosk.app import KioskApp
 
 JOURNEY_DEADLINE_S = 30.0  # wall-clock time one journey may take before it counts as stuck
@@ -75,6 +74,17 @@ def rss_trimmed_kib() -> int | None:
     except (OSError, AttributeError):
         return None
     return rss_kib()
+
+
+def prepare_kivy(data_dir: Path) -> None:
+    """Keep Kivy off sys.argv, its log and ~/.kivy (a fresh home in `data_dir`, as on a first boot), as
+    kiosk.cli's prepare_kivy_env does for `kiosk run`; not imported from there, since the cli imports
+    the benchmarks. Before Kivy is imported."""
+    for name, value in (("KIVY_NO_ARGS", "1"), ("KIVY_NO_FILELOG", "1"), ("KIVY_NO_CONSOLELOG", "1")):
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("KCFG_INPUT_MOUSE", "mouse,disable_multitouch")
+    os.environ["KIVY_HOME"] = str(data_dir / "kivy")
+    (data_dir / "kivy").mkdir(parents=True, exist_ok=True)  # Kivy refuses a missing home
 
 
 def report(payload: dict[str, Any]) -> None:
@@ -118,7 +128,6 @@ def first_idle_frame(app: KioskApp, deadline_s: float) -> float:
 def cold(data_dir: Path) -> int:
     """Open the window, report when the first idle frame was drawn (and when each phase before it ended)."""
     imported = time.time()
-    prepare_kivy_env(data_dir)
     import kiosk.app  # noqa: F401  (Kivy, and its window, come up here)
 
     kivy = time.time()
@@ -295,6 +304,18 @@ class Walker:
             self.w.kiosk.tick()
             self.frame()
 
+    def settled_rss(self, reads: int = 5) -> int:
+        """RSS after a garbage collection, the least of a few reads a frame apart: the camera's frames
+        (2.7 MB each, several alive at any moment) come and go between reads; what stays is held."""
+        from kivy.base import EventLoop
+
+        gc.collect()
+        least = rss_kib()
+        for _ in range(reads - 1):
+            EventLoop.idle()
+            least = min(least, rss_kib())
+        return least
+
     def forget_sim_records(self) -> None:
         """The simulators keep what they did for tests to inspect (slips printed, lights, gates, requests);
         real parts and a remote gateway keep none of it in the kiosk's process, so neither does this."""
@@ -314,6 +335,13 @@ def plan(journeys: int, seed: int) -> list[str]:
 
 def slope_per_100(points: Iterable[tuple[int, int]]) -> float | None:
     """Least-squares slope of (journey, RSS KiB) points, in KiB per 100 journeys."""
+    fit = fit_per_100(points)
+    return None if fit is None else fit[0]
+
+
+def fit_per_100(points: Iterable[tuple[int, int]]) -> tuple[float, float] | None:
+    """Least-squares slope of (journey, RSS KiB) points and its standard error, in KiB per 100 journeys
+    (None with fewer than two journeys; the error is 0 with only two points)."""
     pts = list(points)
     n = len(pts)
     mx = sum(x for x, _ in pts) / n if n else 0.0
@@ -321,7 +349,10 @@ def slope_per_100(points: Iterable[tuple[int, int]]) -> float | None:
     if n < 2 or sxx == 0:
         return None
     my = sum(y for _, y in pts) / n
-    return 100 * sum((x - mx) * (y - my) for x, y in pts) / sxx
+    slope = sum((x - mx) * (y - my) for x, y in pts) / sxx
+    residuals = sum((y - my - slope * (x - mx)) ** 2 for x, y in pts)
+    stderr = math.sqrt(residuals / (n - 2) / sxx) if n > 2 else 0.0
+    return 100 * slope, 100 * stderr
 
 
 def where(tb: tracemalloc.Traceback) -> list[str]:
@@ -333,7 +364,6 @@ def where(tb: tracemalloc.Traceback) -> list[str]:
 
 def journeys(data_dir: Path, count: int, seed: int, *, trace: bool = False, english: float = 0.0) -> int:
     """Walk `count` journeys through the window, sampling RSS; report the figures."""
-    prepare_kivy_env(data_dir)
     kinds = plan(count, seed)
     # every pickup takes a card out of the vault for good: enough ready_here residents for all of them
     # (`per_status` residents in each status in each of the six kecamatan)
@@ -345,8 +375,7 @@ def journeys(data_dir: Path, count: int, seed: int, *, trace: bool = False, engl
     first_idle_frame(app, 60.0)
     walker = Walker(app, w, clock, random.Random(seed), english)
     warmup, every = max(1, count // 10), max(1, count // 100)
-    gc.collect()
-    samples = [(0, rss_kib())]
+    samples = [(0, walker.settled_rss())]
     done = {k: [0, 0] for k in MIX}  # kind -> [walked, reached their end]
     failures: list[dict[str, Any]] = []
     in_a_row = 0
@@ -368,15 +397,14 @@ def journeys(data_dir: Path, count: int, seed: int, *, trace: bool = False, engl
             in_a_row = 0
         walker.forget_sim_records()
         if i % every == 0 or i == count or in_a_row >= STUCK_IN_A_ROW:
-            gc.collect()
-            samples.append((i, rss_kib()))
+            samples.append((i, walker.settled_rss()))
         if trace and i == warmup:
             baseline = tracemalloc.take_snapshot()
         if in_a_row >= STUCK_IN_A_ROW:
             break
     seconds = time.perf_counter() - t0
     walked = sum(n for n, _ in done.values())
-    slope = slope_per_100(p for p in samples if p[0] >= warmup)
+    fit = fit_per_100(p for p in samples if p[0] >= warmup)
     late = slope_per_100(p for p in samples if p[0] >= walked / 2)
     result: dict[str, Any] = {
         "journeys": walked,
@@ -385,7 +413,8 @@ def journeys(data_dir: Path, count: int, seed: int, *, trace: bool = False, engl
         "rss_start_kib": samples[0][1],
         "rss_end_kib": samples[-1][1],
         "rss_peak_kib": max(kib for _, kib in samples),
-        "rss_slope_kib_per_100": None if slope is None else round(slope, 1),
+        "rss_slope_kib_per_100": None if fit is None else round(fit[0], 1),
+        "rss_slope_stderr_kib_per_100": None if fit is None else round(fit[1], 1),
         "rss_slope_second_half_kib_per_100": None if late is None else round(late, 1),
         "rss_end_trimmed_kib": None,  # measured last: trimming the heap changes what RSS reads
         "warmup_journeys": warmup,
@@ -421,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     j.add_argument("--trace", action="store_true", help="tracemalloc: the 10 sites that grew most after warm-up")
     j.add_argument("--english", type=float, default=0.0, help="share of residents who switch to English (0-1)")
     args = parser.parse_args(argv)
+    prepare_kivy(args.data_dir)
     try:
         if args.mode == "cold":
             return cold(args.data_dir)
