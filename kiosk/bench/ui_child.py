@@ -19,51 +19,21 @@ import time
 import traceback
 import tracemalloc
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from kiosk.bench.ui import MARKER
-from kiosk.flow import events as ev
-from kiosk.flow.model import Session, Step
-from kiosk.hardware.camera import Face, HeldTicket, Nothing, PrintedCard
-from kiosk.identity.ticket import Service
+from kiosk.bench.ui_drive import MIX, Stuck, Walker, plan, rss_kib
+from kiosk.flow.model import Step
 from kiosk.sim.journeys import SimClock
-from kiosk.sim.seed import Resident
 from kiosk.sim.world import World, build_world
 
 if TYPE_CHECKING:  # Kivy is imported inside functions, once its environment is set (prepare_kivy)
     from kiosk.app import KioskApp
 
-JOURNEY_DEADLINE_S = 30.0  # wall-clock time one journey may take before it counts as stuck
 STUCK_IN_A_ROW = 10  # this many stuck journeys in a row: the app is wedged, stop walking
 GAP_S = 60.0  # simulated seconds between two residents (500 journeys: 08:00 to 16:20 in Kupang)
-# journey kind -> weight: the demo's mix of pickups, bookings, status lookups, refusals and give-ups
-MIX = {
-    "pickup": 24,
-    "booking": 16,
-    "status": 16,
-    "forged_ticket": 4,
-    "expired_ticket": 4,
-    "foreign_ticket": 4,
-    "used_ticket": 4,
-    "cancel": 5,
-    "help": 5,
-}
-REFUSALS = ("forged_ticket", "expired_ticket", "foreign_ticket", "used_ticket")
-ASKING = ("verification", "printing", "waiting_blanko", "ready_elsewhere")  # statuses a lookup shows
-
-
-class Stuck(Exception):
-    """A journey did not reach the step it was waiting for."""
-
-
-def rss_kib() -> int:
-    """This process's resident set size in KiB (from /proc/self/statm)."""
-    with open("/proc/self/statm") as f:
-        resident_pages = int(f.read().split()[1])
-    return resident_pages * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def rss_trimmed_kib() -> int | None:
@@ -140,199 +110,6 @@ def cold(data_dir: Path) -> int:
     return 0
 
 
-class Walker:
-    """Walks residents through the real app: the demo panel's acts on the simulated camera, reader and
-    vault, the screens' presses posted as their buttons post them, frames pumped until each step shows."""
-
-    def __init__(self, app: KioskApp, world: World, clock: SimClock, rng: random.Random, english: float) -> None:
-        self.app, self.w, self.clock, self.rng = app, world, clock, rng
-        self.english = english  # the share of residents who switch the screens to English
-        self.deadline = 0.0
-        self.last_accepted = ""  # the last ticket that started a visit (shown again: used_ticket)
-        self.pickups = iter(world.residents("ready_here"))  # each card leaves the vault once
-        self.bookers = world.residents("never_recorded")
-        self.asking = [r for r in world.gateway.residents if r.status in ASKING]
-
-    # -- frames and steps -------------------------------------------------------------------------
-
-    @property
-    def session(self) -> Session:
-        return self.w.kiosk.session
-
-    def frame(self) -> None:
-        from kivy.base import EventLoop
-
-        EventLoop.idle()
-        if time.monotonic() > self.deadline:
-            raise Stuck(f"at {self.session.step.value}")
-
-    def shows(self, step: Step) -> bool:
-        """Whether the window's current screen is this step's."""
-        return self.app.root is not None and self.app.root.ids.sm.current == step.value
-
-    def until(self, *steps: Step, after: Session | None = None, check: Callable[[], bool] | None = None) -> None:
-        """Pump frames until the session is at one of `steps` (and differs from `after`), its screen is
-        current and drawn; a refusal nobody waited for ends the journey at once."""
-        refused_before = self.session.step == Step.REFUSED
-        while True:
-            s = self.session
-            if s.step in steps and (after is None or s != after) and (check is None or check()) and self.shows(s.step):
-                break
-            if s.step == Step.REFUSED and not refused_before and Step.REFUSED not in steps:
-                raise Stuck(f"refused: {s.reason.value if s.reason else '?'}")
-            self.frame()
-        self.frame()  # that step's screen, drawn
-
-    def press(self, action: str, value: str = "", *steps: Step) -> None:
-        """A button on screen: post what it posts, then wait for one of `steps` (if any)."""
-        before = self.session
-        self.app.post(ev.Press(action, value))
-        if steps:
-            self.until(*steps, after=before)
-
-    # -- what the demo panel does -----------------------------------------------------------------
-
-    def show_ticket(self, r: Resident, service: Service, **kw: Any) -> str:
-        text = self.w.gateway.issue_ticket(r, service, **{"now": self.clock(), **kw})
-        self.w.camera.show(HeldTicket(text))
-        return text
-
-    def put_away(self) -> None:
-        self.w.camera.show(Nothing())
-
-    def present_card(self, r: Resident, *steps: Step) -> None:
-        """The old KTP: on the reader if it has a chip, else held up to the camera (or, one time in
-        three, its NIK typed on the keypad)."""
-        if r.old_chip_uid:
-            self.w.reader.insert(r.old_chip_uid)
-            self.until(*steps, Step.NIK_ENTRY)
-            self.w.reader.remove()
-            if self.session.step != Step.NIK_ENTRY:  # else the chip could not be checked: type the NIK
-                return
-        elif self.rng.random() < 1 / 3:
-            self.press(ev.TYPE_NIK, "", Step.NIK_ENTRY)
-        else:
-            self.w.camera.show(PrintedCard(r.nik))
-            self.until(*steps)
-            self.put_away()
-            return
-        before = self.session
-        self.app.post(ev.NikRead(r.nik, "typed"))  # what the keypad's OK posts
-        self.until(*steps, after=before)
-
-    def start_visit(self, r: Resident, service: Service) -> None:
-        text = self.show_ticket(r, service)
-        self.until(Step.CARD)
-        self.put_away()
-        self.last_accepted = text
-        if self.english and self.rng.random() < self.english:
-            self.press(ev.LANGUAGE, "", Step.CARD)
-
-    def finish(self) -> None:
-        if self.session.step != Step.REFUSED and self.rng.random() < 0.5:
-            self.press(ev.PRINT)
-        self.press(ev.FINISH, "", Step.IDLE)
-
-    # -- journeys ---------------------------------------------------------------------------------
-
-    def walk(self, kind: str) -> None:
-        """One resident's journey of this kind, to its end screen and back to idle; Stuck if not."""
-        self.deadline = time.monotonic() + JOURNEY_DEADLINE_S
-        everyone = self.w.gateway.residents
-        if kind == "pickup":
-            r = next(self.pickups)
-            self.start_visit(r, Service.PICKUP)
-            self.present_card(r, Step.FACE, Step.RELEASE)
-            self.w.camera.show(Face(r.person))
-            self.until(Step.RELEASE, check=lambda: self.w.vault.moving is not None)
-            self.put_away()
-            self.w.vault.take()
-            self.until(Step.TAP_NEW)
-            self.w.reader.insert(r.new_chip_uid or "")
-            self.until(Step.HANDED_OVER)
-            self.w.reader.remove()
-            self.finish()
-        elif kind == "booking":
-            r = self.rng.choice(self.bookers)
-            self.start_visit(r, Service.RECORDING)
-            self.present_card(r, Step.CHOOSE_OFFICE)
-            for office in self.session.offices:  # the first office with free days
-                self.press(ev.CHOOSE_OFFICE, office.office_id, Step.CHOOSE_DAY, Step.CHOOSE_OFFICE)
-                if self.session.step == Step.CHOOSE_DAY:
-                    break
-            self.press(ev.CHOOSE_DAY, self.rng.choice(self.session.days), Step.CHOOSE_TIME)
-            self.press(ev.CHOOSE_TIME, self.rng.choice(self.session.times).time, Step.BOOKED)
-            self.finish()
-        elif kind == "status":
-            r = self.rng.choice(self.asking)
-            self.start_visit(r, Service.STATUS)
-            self.present_card(r, Step.STATUS)
-            self.finish()
-        elif kind in REFUSALS:
-            self.refused_ticket(kind, self.rng.choice(everyone))
-        elif kind == "cancel":
-            self.start_visit(self.rng.choice(everyone), Service.STATUS)
-            self.press(ev.CANCEL, "", Step.IDLE)
-        elif kind == "help":
-            self.start_visit(self.rng.choice(everyone), Service.STATUS)
-            self.press(ev.HELP, "", Step.CARD)
-            self.press(ev.CANCEL, "", Step.IDLE)
-        else:
-            raise ValueError(f"unknown journey kind {kind}")
-
-    def refused_ticket(self, kind: str, r: Resident) -> None:
-        if kind == "forged_ticket":
-            self.show_ticket(r, Service.STATUS, key=Ed25519PrivateKey.generate())
-        elif kind == "expired_ticket":
-            self.show_ticket(r, Service.STATUS, now=self.clock() - 8 * 3600, valid_s=3600)
-        elif kind == "foreign_ticket":
-            self.show_ticket(r, Service.STATUS, office="KEC-01")
-        else:
-            self.w.camera.show(HeldTicket(self.last_accepted))
-        self.until(Step.REFUSED)
-        self.put_away()
-        self.finish()
-
-    def recover(self) -> None:
-        """After a stuck journey: everything put away and the resident gone; the kiosk times out to idle."""
-        self.put_away()
-        self.w.reader.remove()
-        self.app.post(ev.Press(ev.CANCEL))
-        self.deadline = time.monotonic() + JOURNEY_DEADLINE_S
-        while self.session.step != Step.IDLE:
-            self.clock.advance(30)  # past any step's timeout within a few ticks
-            self.w.kiosk.tick()
-            self.frame()
-
-    def settled_rss(self, reads: int = 5) -> int:
-        """RSS after a garbage collection, the least of a few reads a frame apart: the camera's frames
-        (2.7 MB each, several alive at any moment) come and go between reads; what stays is held."""
-        from kivy.base import EventLoop
-
-        gc.collect()
-        least = rss_kib()
-        for _ in range(reads - 1):
-            EventLoop.idle()
-            least = min(least, rss_kib())
-        return least
-
-    def forget_sim_records(self) -> None:
-        """The simulators keep what they did for tests to inspect (slips printed, lights, gates, requests);
-        real parts and a remote gateway keep none of it in the kiosk's process, so neither does this."""
-        self.w.printer.printed.clear()
-        self.w.indicators.history.clear()
-        self.w.vault.history.clear()
-        self.w.gateway.access_log.clear()
-
-
-def plan(journeys: int, seed: int) -> list[str]:
-    """The journey kinds in order, drawn from MIX; the same for a given seed."""
-    kinds = random.Random(seed).choices(list(MIX), weights=list(MIX.values()), k=journeys)
-    if kinds and kinds[0] == "used_ticket":  # no ticket was shown before the first resident
-        kinds[0] = "status"
-    return kinds
-
-
 def slope_per_100(points: Iterable[tuple[int, int]]) -> float | None:
     """Least-squares slope of (journey, RSS KiB) points, in KiB per 100 journeys."""
     fit = fit_per_100(points)
@@ -362,9 +139,20 @@ def where(tb: tracemalloc.Traceback) -> list[str]:
     return frames[:2] + ours[:3]
 
 
-def journeys(data_dir: Path, count: int, seed: int, *, trace: bool = False, english: float = 0.0) -> int:
-    """Walk `count` journeys through the window, sampling RSS; report the figures."""
-    kinds = plan(count, seed)
+@dataclass
+class Walked:
+    """What walking the journeys came to: (journey, RSS KiB) samples, kind -> [walked, reached their end],
+    the stuck journeys, the tracemalloc snapshot after the warm-up (with --trace) and the seconds taken."""
+
+    samples: list[tuple[int, int]]
+    done: dict[str, list[int]] = field(default_factory=lambda: {k: [0, 0] for k in MIX})
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    baseline: tracemalloc.Snapshot | None = None
+    seconds: float = 0.0
+
+
+def open_for_journeys(data_dir: Path, kinds: list[str]) -> tuple[KioskApp, World, SimClock]:
+    """The window on a demo world with a card in the vault for every pickup, its idle screen drawn."""
     # every pickup takes a card out of the vault for good: enough ready_here residents for all of them
     # (`per_status` residents in each status in each of the six kecamatan)
     per_status = max(2, math.ceil((kinds.count("pickup") + 1) / 6))
@@ -373,43 +161,55 @@ def journeys(data_dir: Path, count: int, seed: int, *, trace: bool = False, engl
         data_dir, clock, camera_thread=True, face_wait_s=5.0, per_status=per_status, vault_slots=6 * per_status
     )
     first_idle_frame(app, 60.0)
-    walker = Walker(app, w, clock, random.Random(seed), english)
-    warmup, every = max(1, count // 10), max(1, count // 100)
-    samples = [(0, walker.settled_rss())]
-    done = {k: [0, 0] for k in MIX}  # kind -> [walked, reached their end]
-    failures: list[dict[str, Any]] = []
+    return app, w, clock
+
+
+def walk_all(walker: Walker, kinds: list[str], warmup: int, trace: bool) -> Walked:
+    """Walk the journeys one simulated minute apart, sampling RSS about every 1% of them; stop early if
+    STUCK_IN_A_ROW journeys in a row got stuck."""
+    count, every = len(kinds), max(1, len(kinds) // 100)
+    walked = Walked([(0, walker.settled_rss())])
     in_a_row = 0
-    baseline: tracemalloc.Snapshot | None = None
     if trace:
         tracemalloc.start(30)
     t0 = time.perf_counter()
     for i, kind in enumerate(kinds, start=1):
-        clock.advance(GAP_S)
-        done[kind][0] += 1
-        try:
-            walker.walk(kind)
-        except Stuck as exc:
-            failures.append({"journey": i, "kind": kind, "stuck": str(exc)})
-            in_a_row += 1
-            walker.recover()
-        else:
-            done[kind][1] += 1
-            in_a_row = 0
+        walker.clock.advance(GAP_S)
+        in_a_row = 0 if walk_one(walker, i, kind, walked) else in_a_row + 1
         walker.forget_sim_records()
         if i % every == 0 or i == count or in_a_row >= STUCK_IN_A_ROW:
-            samples.append((i, walker.settled_rss()))
+            walked.samples.append((i, walker.settled_rss()))
         if trace and i == warmup:
-            baseline = tracemalloc.take_snapshot()
+            walked.baseline = tracemalloc.take_snapshot()
         if in_a_row >= STUCK_IN_A_ROW:
             break
-    seconds = time.perf_counter() - t0
-    walked = sum(n for n, _ in done.values())
+    walked.seconds = time.perf_counter() - t0
+    return walked
+
+
+def walk_one(walker: Walker, i: int, kind: str, walked: Walked) -> bool:
+    """Journey `i`, counted in `walked`; whether it reached its end (if not, the walker recovers)."""
+    walked.done[kind][0] += 1
+    try:
+        walker.walk(kind)
+    except Stuck as exc:
+        walked.failures.append({"journey": i, "kind": kind, "stuck": str(exc)})
+        walker.recover()
+        return False
+    walked.done[kind][1] += 1
+    return True
+
+
+def figures(walked: Walked, warmup: int, kiosk_errors: int) -> dict[str, Any]:
+    """The journeys child's report, but for the trimmed RSS (measured last) and the heap's growth."""
+    samples, done = walked.samples, walked.done
+    n_walked = sum(n for n, _ in done.values())
     fit = fit_per_100(p for p in samples if p[0] >= warmup)
-    late = slope_per_100(p for p in samples if p[0] >= walked / 2)
-    result: dict[str, Any] = {
-        "journeys": walked,
+    late = slope_per_100(p for p in samples if p[0] >= n_walked / 2)
+    return {
+        "journeys": n_walked,
         "journeys_completed": sum(ok for _, ok in done.values()),
-        "journeys_per_second": round(walked / seconds, 2),
+        "journeys_per_second": round(n_walked / walked.seconds, 2),
         "rss_start_kib": samples[0][1],
         "rss_end_kib": samples[-1][1],
         "rss_peak_kib": max(kib for _, kib in samples),
@@ -420,16 +220,33 @@ def journeys(data_dir: Path, count: int, seed: int, *, trace: bool = False, engl
         "warmup_journeys": warmup,
         "rss_samples": samples,
         "kinds": {k: {"walked": n, "completed": ok} for k, (n, ok) in done.items() if n},
-        "failures": failures[:20],
-        "kiosk_errors": w.kiosk.counters.errors,
+        "failures": walked.failures[:20],
+        "kiosk_errors": kiosk_errors,
     }
-    if baseline is not None:
-        grown = tracemalloc.take_snapshot().compare_to(baseline, "traceback")
-        result["python_heap_growth_kib"] = round(sum(g.size_diff for g in grown) / 1024, 1)
-        result["grown_since_warmup"] = [
+
+
+def heap_growth(baseline: tracemalloc.Snapshot) -> dict[str, Any]:
+    """The Python heap's growth since the warm-up, and the 10 sites that grew most."""
+    grown = tracemalloc.take_snapshot().compare_to(baseline, "traceback")
+    return {
+        "python_heap_growth_kib": round(sum(g.size_diff for g in grown) / 1024, 1),
+        "grown_since_warmup": [
             {"kib": round(g.size_diff / 1024, 1), "blocks": g.count_diff, "where": where(g.traceback)}
             for g in grown[:10]
-        ]
+        ],
+    }
+
+
+def journeys(data_dir: Path, count: int, seed: int, *, trace: bool = False, english: float = 0.0) -> int:
+    """Walk `count` journeys through the window, sampling RSS; report the figures."""
+    kinds = plan(count, seed)
+    app, w, clock = open_for_journeys(data_dir, kinds)
+    walker = Walker(app, w, clock, random.Random(seed), english)
+    warmup = max(1, count // 10)
+    walked = walk_all(walker, kinds, warmup, trace)
+    result = figures(walked, warmup, w.kiosk.counters.errors)
+    if walked.baseline is not None:
+        result.update(heap_growth(walked.baseline))
     gc.collect()
     result["rss_end_trimmed_kib"] = rss_trimmed_kib()
     report(result)
