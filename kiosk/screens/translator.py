@@ -21,31 +21,50 @@ class Translator(Observable):
     def __init__(self, lang: str = DEFAULT_LANGUAGE) -> None:
         super().__init__()
         self.lang = lang
-        self._observers: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
+        self._observers: dict[int, tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = {}
+        self._next_uid = 1
 
     def _(self, msgid: str) -> str:
         return translate(self.lang, msgid)
 
     def fbind(self, name: str, func: Callable[..., Any], *largs: Any, **kwargs: Any) -> Any:
         if name == "_":
-            self._observers.append((func, largs, kwargs))
-            return 1
+            uid = self._next_uid
+            self._next_uid += 1
+            self._observers[uid] = (func, largs, kwargs)
+            return uid
         return super().fbind(name, func, *largs, **kwargs)
 
     def funbind(self, name: str, func: Callable[..., Any], *largs: Any, **kwargs: Any) -> Any:
         if name == "_":
             key = (func, largs, kwargs)
-            if key in self._observers:
-                self._observers.remove(key)
+            for uid, entry in list(self._observers.items()):
+                if entry == key:
+                    del self._observers[uid]
             return None
         return super().funbind(name, func, *largs, **kwargs)
+
+    def unbind_uid(self, name: str, uid: int) -> Any:
+        """Kivy calls this when a widget whose rule used `tr._` goes away: forget its rule."""
+        if name == "_":
+            self._observers.pop(uid, None)
+            return None
+        return super().unbind_uid(name, uid)
+
+    @property
+    def observers(self) -> int:
+        """How many kv rules follow the language (flat over visits; a growing count is a leak)."""
+        return len(self._observers)
 
     def switch(self, lang: str) -> None:
         if lang == self.lang:
             return
         self.lang = lang
-        for func, largs, _kwargs in list(self._observers):
-            func(*largs, None, None)
+        for uid, (func, largs, _kwargs) in list(self._observers.items()):
+            try:
+                func(*largs, None, None)
+            except ReferenceError:  # the rule's widget is gone and Kivy did not say so: forget it
+                self._observers.pop(uid, None)
 
 
 tr = Translator()
