@@ -15,9 +15,7 @@ from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.lang import Builder
 from kivy.metrics import Metrics
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty
-from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.modalview import ModalView
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kivy.uix.widget import Widget
 
@@ -28,14 +26,19 @@ from kiosk.flow.rules import offers_cancel, slip_for
 from kiosk.hardware.printer import PrinterState
 from kiosk.health import Health
 from kiosk.runner import Kiosk, Parts, StatusSnapshot
-from kiosk.screens.steps import SCREENS, StepScreen
+from kiosk.screens.look import look
+from kiosk.screens.root import RootView, WarningView
+from kiosk.screens.steps import SCREENS, STEP_NUMBERS, STEP_TOTAL, StepScreen, spoken_text
 from kiosk.screens.translator import tr
+from kiosk.texts import PART_STATES, PRINTER_STATES
 
 log = logging.getLogger(__name__)
 
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}  # each in its own language: not translated
 KV_FILES = (
     "common.kv",
+    "widgets.kv",
+    "keypad.kv",
     "root.kv",
     "idle.kv",
     "card.kv",
@@ -52,14 +55,6 @@ KV_FILES = (
     "operator.kv",
 )
 CAMERA_FPS = 8
-
-
-class RootView(BoxLayout):
-    """Top bar, the step screens, the bottom bar (and the demo panel beside them)."""
-
-
-class WarningView(ModalView):
-    """'Are you still there?'"""
 
 
 def load_kv(demo: bool = False) -> None:
@@ -83,8 +78,11 @@ class KioskApp(App):
     reader_state = StringProperty("")
     printer_ok = BooleanProperty(True)
     printer_state = StringProperty("")
-    vault_alarms = StringProperty("")  # operator mode: active alarms, comma-separated
+    vault_alarms = ListProperty([])  # operator mode: active alarm names ("tamper", "slot:7")
     service_notice = StringProperty("")  # a msgid: what is not possible right now, said before anyone starts
+    step_number = NumericProperty(0)  # 'Step 2 of 4' (0: no indicator on this screen)
+    step_total = NumericProperty(STEP_TOTAL)
+    speech_on = BooleanProperty(True)
 
     def __init__(
         self,
@@ -104,6 +102,11 @@ class KioskApp(App):
         self.warning: WarningView | None = None
         self._camera: threading.Thread | None = None
         self.sm: ScreenManager | None = None
+        look.use(kiosk.cfg.display)
+        self.speech_on = kiosk.cfg.speech.enabled
+        self._said = ""
+        # another layout can show other words (a 7" panel drops some titles): say the screen again
+        look.bind(compact=lambda *_a: Clock.schedule_once(lambda _dt: self.speak_screen(), 0.1))
 
     # -- building ---------------------------------------------------------------------------
 
@@ -121,6 +124,7 @@ class KioskApp(App):
         self.kiosk.wakeup = trigger
         self.kiosk.listeners.append(self._on_session)
         Clock.schedule_interval(lambda _dt: self.kiosk.tick(), 1.0)
+        Clock.schedule_interval(lambda _dt: self._count_down(), 0.5)
         Clock.schedule_interval(lambda _dt: self.refresh_badge(), 5.0)
         Clock.schedule_interval(self._refresh_camera, 1 / CAMERA_FPS)
         if self.camera_thread:
@@ -178,12 +182,18 @@ class KioskApp(App):
         self.other_language_name = LANGUAGE_NAMES["en" if s.lang == "id" else "id"]
         self.help_called = s.help_called
         self.can_cancel = offers_cancel(s.step)
+        self.step_number = STEP_NUMBERS.get(s.step, 0)
+        Clock.schedule_once(lambda _dt: self.speak_screen(), 0.1)  # after the screen has its new texts
+        if self.root is not None:
+            self.root.show_corner(s.step == Step.IDLE)
         if self.sm is not None:
             self.sm.current = s.step.value
             screen = self.sm.current_screen
             if isinstance(screen, StepScreen):
                 screen.session = s
         if self.warning is not None:
+            if s.warned:
+                self._count_down()
             if s.warned and self.warning.parent is None:
                 self.warning.open(animation=False)
             elif not s.warned and self.warning.parent is not None:
@@ -191,13 +201,40 @@ class KioskApp(App):
         status = self.refresh_badge()
         if slip_for(s.step) or s.step == Step.OPERATOR:
             self.printer_ok = status.printer == PrinterState.OK
-            self.printer_state = status.printer.value
+            self.printer_state = PRINTER_STATES[status.printer.value]
         if s.step == Step.OPERATOR:
             self.outbox_pending = status.outbox_pending
             self.vault_cards = status.vault_cards
-            self.vault_alarms = ", ".join(status.alarms)
+            self.vault_alarms = sorted(status.alarms)
             reader = status.state_of("reader")
-            self.reader_state = f"{reader.state.value} ({reader.reason})" if reader else "?"
+            self.reader_state = PART_STATES[reader.state.value if reader else "failed"]
+
+    def _count_down(self) -> None:
+        s, flow = self.kiosk.session, self.kiosk.cfg.flow
+        if self.warning is not None and s.warned:
+            left = s.last_activity + flow.timeout_for(s.step) - self.kiosk.clock()
+            self.warning.seconds = max(0, round(left))
+
+    def toggle_accessible(self) -> None:
+        """Larger text, high contrast and speech on (or back); it lasts until the visit ends."""
+        look.large = not look.large
+        if look.large:
+            self.speech_on = True
+
+    def listen_again(self) -> None:
+        """Say this screen's instruction again (and turn speech on: a tap on the loudspeaker asks for it)."""
+        self.speech_on = True
+        self._said = ""
+        Clock.schedule_once(lambda _dt: self.speak_screen(), 0)
+
+    def speak_screen(self) -> None:
+        """Say what the screen shows as its instruction, once per change, in the screen's language."""
+        screen = self.sm.current_screen if self.sm else None
+        text = spoken_text(screen) if screen is not None else ""
+        if not self.speech_on or not text or text == self._said:
+            return
+        self._said = text
+        self.kiosk.parts.speaker.say(text, self.lang)
 
     def refresh_badge(self) -> StatusSnapshot:
         """The staff line in the corner: kiosk ID, events waiting, and since when the link is down; and
@@ -215,9 +252,9 @@ class KioskApp(App):
 
     def _refresh_camera(self, _dt: float) -> None:
         screen = self.sm.current_screen if self.sm else None
-        camera = screen.ids.get("camera") if screen is not None else None
-        if camera is not None:
-            camera.show_frame(self.kiosk.last_frame)
+        viewer = screen.ids.get("viewer") if screen is not None else None
+        if viewer is not None:
+            viewer.show_frame(self.kiosk.last_frame)
 
 
 def window_setup(windowed: bool, width: int, height: int) -> None:

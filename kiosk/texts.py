@@ -6,6 +6,8 @@ and printed slips say the same thing in the resident's language.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from kiosk.flow.model import CardStatus, Reason
 from kiosk.i18n import N_
 
@@ -20,7 +22,7 @@ REASONS: dict[Reason, tuple[str, str]] = {
         N_("Take a new queue ticket at the queue machine."),
     ),
     Reason.TICKET_FORGED: (
-        N_("This ticket is not genuine."),
+        N_("We could not confirm this ticket."),
         N_("Take a new queue ticket at the queue machine or ask an officer."),
     ),
     Reason.TICKET_EXPIRED: (N_("This ticket has expired."), N_("Take a new queue ticket at the queue machine.")),
@@ -79,7 +81,7 @@ REASONS: dict[Reason, tuple[str, str]] = {
         N_("The connection to the central system is down, and this kiosk's places for that time are used up."),
         N_("Please choose another time or day, or come back later."),
     ),
-    Reason.PIN_WRONG: (N_("Wrong PIN."), N_("Try again. After 5 wrong PINs the card is locked for a while.")),
+    Reason.PIN_WRONG: (N_("Wrong PIN."), N_("Try again (5 tries).")),
     Reason.PIN_WAIT: (N_("Please wait a few seconds."), N_("Then type the PIN again.")),
     Reason.OPERATOR_LOCKED: (
         N_("This staff card is locked after too many wrong PINs."),
@@ -95,7 +97,7 @@ STATUSES: dict[CardStatus, tuple[str, str]] = {
         N_("Bring your old KTP and your family card (KK) to {office}."),
     ),
     CardStatus.VERIFICATION: (
-        N_("Your data is being verified (penunggalan)."),
+        N_("Your data is being checked against the national records."),
         N_("This usually takes a few weeks. You do not need to do anything now."),
     ),
     CardStatus.PRINTING: (N_("Your e-KTP is being printed."), N_("Check again in a few days.")),
@@ -116,3 +118,18 @@ STATUSES: dict[CardStatus, tuple[str, str]] = {
 }
 
 STALE_NOTE = N_("Last known on {date}; this may have changed.")
+
+# Operator mode: plain words for part states, printer states and alarms
+PART_STATES = {"ok": N_("working"), "degraded": N_("working, with problems"), "failed": N_("not working")}
+PRINTER_STATES = {"ok": N_("ready"), "paper_out": N_("out of paper"), "offline": N_("not connected")}
+TAMPER_ALARM = N_("the service door was opened")
+SLOT_ALARM = N_("slot {n} needs checking")
+
+
+def alarm_words(translate: Callable[[str], str], names: Iterable[str]) -> str:
+    """The vault's alarms ("tamper", "slot:7") in plain words of the screen's language."""
+    words = []
+    for name in names:
+        kind, _, n = name.partition(":")
+        words.append(translate(SLOT_ALARM).format(n=n) if kind == "slot" else translate(TAMPER_ALARM))
+    return ", ".join(words)

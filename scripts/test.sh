@@ -15,7 +15,7 @@ mkdir -p test-artefacts
 # pytest reports on stdout. Kivy's and the libraries' own logging (and nanobind's leak notes, which
 # zxing-cpp prints at interpreter exit, after pytest's summary) go to a file instead, shown on failure.
 status=0
-xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python -m pytest -p no:cacheprovider "$@" \
+xvfb-run -a -s "-screen 0 1920x1920x24" .venv/bin/python -m pytest -p no:cacheprovider "$@" \
   2>test-artefacts/pytest-stderr.log || status=$?
 if [[ $status -ne 0 ]]; then
   echo "== last lines of test-artefacts/pytest-stderr.log"

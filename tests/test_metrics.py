@@ -97,7 +97,7 @@ def test_heartbeats_reach_the_fleet_page_without_personal_data(world, clock) -> 
 def test_a_part_down_is_said_to_residents_and_to_admins(world) -> None:
     assert world.kiosk.status().service_notice == ""
     world.card_reader.stop()
-    assert "Bookings and status still work" in world.kiosk.status().service_notice
+    assert "Booking and status work" in world.kiosk.status().service_notice
     world.card_reader.start()
     world.gateway.faults.down = True
     world.kiosk.store.journal("help_called", {}, outbox=True)

@@ -4,7 +4,9 @@ screenshot of every screen in both languages under test-artefacts/ui/."""
 from __future__ import annotations
 
 import os
+import re
 import time
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -16,37 +18,60 @@ if not (os.environ.get("DISPLAY") or os.environ.get("SDL_VIDEODRIVER")):
 
 from kivy.base import EventLoop
 from kivy.core.window import Window
-from kivy.metrics import mm
+from kivy.lang import Builder
 from kivy.tests.common import UnitTestTouch
-from kivy.uix.button import Button
 from kivy.uix.label import Label
+from kivy.uix.scrollview import ScrollView
 
 from kiosk.app import KioskApp
+from kiosk.config.screen import PANELS, DisplayConfig
 from kiosk.flow.model import Reason, Step
 from kiosk.hardware.camera import Nothing
+from kiosk.i18n import tr
+from kiosk.screens.look import look
+from kiosk.screens.steps import spoken_text
 from kiosk.sim.journeys import SimClock
 from kiosk.sim.panel import DevPanel
+from kiosk.sim.speaker import RecordingSpeaker
 from kiosk.sim.world import DEMO_OPERATOR_PIN, World, build_world
 from tests.conftest import ARTEFACTS
+from tests.layout import layout_problems, leaves, modal_or
 
 pytestmark = pytest.mark.ui
 SHOTS = ARTEFACTS / "ui"
 SEEN: dict[str, set[str]] = {}
 
 
+# Every display size a kiosk of this project may have (kiosk.config.screen.PANELS): each screen of each
+# path is photographed and checked at all of them, in both languages.
+SIZES = tuple(PANELS)
+WALK = "10.1-1280x800"  # the size the paths are walked (touched) at unless a test picks another
+
+
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory):
-    """The demo app (developer panel included) on a simulated world; real worker threads."""
+    """The app on a simulated world (real worker threads); the developer panel drives the simulated hands
+    but is not in the window, which is exactly the kiosk's display."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     clock = SimClock(time.time())
     world = build_world(tmp_path_factory.mktemp("ui"), seed=2, clock=clock, face_wait_s=0.0)
-    Window.size = (1640, 800)
-    app = KioskApp(world.kiosk, panel=lambda: DevPanel(world), camera_thread=True)
+    app = KioskApp(world.kiosk, camera_thread=True)
+    use_size(WALK)
     app.open_window()
+    with resources.as_file(resources.files("kiosk.sim").joinpath("panel.kv")) as kv:
+        Builder.load_file(str(kv))
+    app.panel_for_tests = DevPanel(world)
     pump(0.5)
     yield app, world, clock
     app.stop()
     world.close()
+
+
+def use_size(name: str) -> None:
+    """Lay the window out as the panel `name`: its pixels, and real millimetres from its size."""
+    panel = PANELS[name]
+    Window.size = (panel.width, panel.height)
+    look.use(DisplayConfig.of(name))
 
 
 def pump(seconds: float = 0.2) -> None:
@@ -65,7 +90,17 @@ def wait_for(app: KioskApp, step: Step, timeout: float = 15.0) -> None:
 
 def touch(widget) -> None:
     assert widget.get_root_window() is not None, f"{widget} is not on screen"
+    node = widget.parent
+    while node is not None and node is not node.parent:  # in a scrolled list: scroll to it, as a hand would
+        if isinstance(node, ScrollView):
+            node.scroll_to(widget, padding=0, animate=False)
+            pump(0.1)
+            break
+        node = node.parent
+    assert widget.opacity > 0 and not widget.disabled, f"{widget} cannot be touched"
     x, y = widget.to_window(*widget.center)
+    w, h = Window.size
+    assert 0 <= x <= w and 0 <= y <= h, f"{widget} is outside the window"
     t = UnitTestTouch(x, y)
     t.touch_down()
     pump(0.05)
@@ -78,15 +113,16 @@ def screen(app: KioskApp):
 
 
 def dev(app: KioskApp, button_id: str) -> None:
-    panel = app.root.children[0]
-    touch(panel.ids[button_id])
+    """The simulated resident's hands (the demo's developer panel, outside the kiosk's window)."""
+    app.panel_for_tests.ids[button_id].dispatch("on_release")
+    pump(0.1)
 
 
 def choose_resident(app: KioskApp, world: World, status: str, chip: bool | None = True):
     r = next(
         r for r in world.gateway.residents if r.status == status and (chip is None or bool(r.old_chip_uid) == chip)
     )
-    panel = app.root.children[0]
+    panel = app.panel_for_tests
     panel.ids.resident.text = panel.label(r)
     return r
 
@@ -100,41 +136,97 @@ def start_visit(app: KioskApp, world: World, status: str, chip: bool | None = Tr
     return r
 
 
-def shoot(app: KioskApp, name: str) -> None:
-    """Screenshot the current screen in Bahasa Indonesia and in English, switching with the toggle."""
-    langs = ["id", "en"] if app.lang == "id" else ["en", "id"]
-    for lang in langs:
-        assert app.lang == lang
-        pump(0.2)
-        path = Path(Window.screenshot(name=str(SHOTS / f"{name}-{lang}.png")))
-        path.replace(SHOTS / f"{name}-{lang}.png")
-        SEEN.setdefault(name, set()).add(lang)
-        check_sizes(app)
-        touch(app.root.ids.language)
-    assert app.lang == langs[0]  # two toggles: back to the language we came with
+def shoot(app: KioskApp, name: str, walk: str = WALK) -> None:
+    """Photograph the current screen at every size in Bahasa Indonesia and in English (switching with the
+    on-screen toggle), and fail on anything a resident would see wrong; then lay out for `walk` again."""
+    problems: list[str] = []
+    for size in SIZES:
+        use_size(size)
+        pump(0.15)
+        langs = ["id", "en"] if app.lang == "id" else ["en", "id"]
+        for lang in langs:
+            assert app.lang == lang
+            pump(0.1)
+            folder = SHOTS / size
+            folder.mkdir(exist_ok=True)
+            Path(Window.screenshot(name=str(folder / f"{name}-{lang}.png"))).replace(folder / f"{name}-{lang}.png")
+            SEEN.setdefault(name, set()).add(f"{size}/{lang}")
+            problems += [f"{size} {lang}: {p}" for p in layout_problems(modal_or(app.root), Window.size)]
+            problems += [f"{size} {lang}: {p}" for p in words_problems(app)]
+            problems += [f"{size} {lang}: {p}" for p in speech_problems(app)]
+            touch(app.root.ids.language)
+        assert app.lang == langs[0]  # two toggles: back to the language we came with
+    use_size(walk)
+    pump(0.2)
+    assert not problems, f"{name}:\n" + "\n".join(problems)
 
 
-def check_sizes(app: KioskApp) -> None:
-    """Touch targets at least 15 mm; text at least 4 mm (readable from 60 cm)."""
-    area = app.root.ids.kiosk_area
-    for w in area.walk(restrict=True):
-        if w.opacity == 0 or w.disabled or w.get_root_window() is None:
+def speech_problems(app: KioskApp) -> list[str]:
+    """The kiosk said this screen's instruction, in the screen's language, through the speaker."""
+    expected = (app.lang, spoken_text(screen(app)))
+    speaker = app.kiosk.parts.speaker
+    assert isinstance(speaker, RecordingSpeaker)
+    said = speaker.last
+    return [] if not expected[1] or said == expected else [f"said {said!r}, not {expected!r}"]
+
+
+def words_problems(app: KioskApp) -> list[str]:
+    """On an Indonesian screen, no English word and no raw code (a msgid without translation shows as its
+    English source; a state or alarm name as its code)."""
+    if app.lang != "id":
+        return []
+    english = set(ENGLISH_ONLY)
+    found = []
+    for w, _clip in leaves(modal_or(app.root)):
+        text = getattr(w, "text", "")
+        if not text or w is app.root.ids.language:  # the other language's own name, by convention
             continue
-        if isinstance(w, Button):
-            assert w.height >= mm(15) - 0.5 and w.width >= mm(15) - 0.5, f"small touch target {w.text!r} {w.size}"
-        if isinstance(w, Label) and w.text.strip():
-            assert w.font_size >= mm(4) - 0.5, f"small text {w.text!r} {w.font_size}"
+        words = {x.lower().strip(".,:;!?()") for x in text.split()}
+        if words & english or re.search(r"[a-z]+_[a-z]+", text):
+            found.append(f"not Indonesian: {text[:60]!r}")
+    return found
+
+
+# English words that never appear in the Indonesian texts (checked against the catalog in a test below)
+ENGLISH_ONLY = (
+    "the",
+    "your",
+    "and",
+    "please",
+    "step",
+    "card",
+    "ticket",
+    "cancel",
+    "help",
+    "take",
+    "tap",
+    "show",
+    "slot",
+    "wait",
+    "booking",
+    "booked",
+    "reader",
+    "tamper",
+    "alarms",
+    "ok (simulated",
+)
 
 
 def test_pickup_path_by_touch(ui):
     app, world, _ = ui
+    use_size("pi-touch-7")
     wait_for(app, Step.IDLE)
-    shoot(app, "01-idle")
+    shoot(app, "01-idle", walk="pi-touch-7")
     r = start_visit(app, world, "ready_here")
-    shoot(app, "02-card")
+    pump(0.3)
+    speaker = world.kiosk.parts.speaker
+    assert isinstance(speaker, RecordingSpeaker)
+    said = speaker.said
+    assert ("id", tr("id", "Lay your old e-KTP flat on the card reader below the screen")) in said, said[-3:]
+    shoot(app, "02-card", walk="pi-touch-7")
     dev(app, "insert_old")  # the holder of a card in this vault is recognised locally: no busy screen
     wait_for(app, Step.FACE)  # no face in view yet: the check waits, then asks to try again
-    shoot(app, "04-face")
+    shoot(app, "04-face", walk="pi-touch-7")
     dev(app, "show_face")
     touch(screen(app).ids.retry)
     wait_for(app, Step.RELEASE)
@@ -142,14 +234,14 @@ def test_pickup_path_by_touch(ui):
     while world.vault.moving is None and time.monotonic() < end:
         pump(0.05)
     assert world.vault.moving == app.kiosk.session.lookup.slot, "the resident's slot is open"
-    shoot(app, "05-release")
+    shoot(app, "05-release", walk="pi-touch-7")
     dev(app, "take_card")
     wait_for(app, Step.TAP_NEW)
-    shoot(app, "06-tap-new")
+    shoot(app, "06-tap-new", walk="pi-touch-7")
     dev(app, "tap_new")
     wait_for(app, Step.HANDED_OVER)
     assert screen(app).ids.qr.texture is not None
-    shoot(app, "07-handed-over")
+    shoot(app, "07-handed-over", walk="pi-touch-7")
     touch(screen(app).ids.print)
     assert len(world.printer.printed) == 1 and r.nik not in repr(world.printer.printed[0])
     touch(screen(app).ids.finish)
@@ -160,35 +252,38 @@ def test_pickup_path_by_touch(ui):
 
 def test_booking_path_with_typed_nik(ui):
     app, world, _ = ui
+    use_size("pi-touch-2-7")
     r = start_visit(app, world, "never_recorded", chip=False)
-    touch(screen(app).ids.type_nik)
+    touch(screen(app).ids.no_chip)
     wait_for(app, Step.NIK_ENTRY)
+    shoot(app, "08a-printed-side", walk="pi-touch-2-7")
+    touch(screen(app).ids.type_nik)
     keypad = {b.text: b for b in screen(app).ids.keypad.children}
     for digit in r.nik[:7]:
         touch(keypad[digit])
-    shoot(app, "08-nik-entry")
+    shoot(app, "08-nik-entry", walk="pi-touch-2-7")
     for digit in r.nik[7:]:
         touch(keypad[digit])
     assert screen(app).digits == r.nik
-    touch(screen(app).ids.ok)
+    touch(screen(app).ids.keypad.ids.ok)
     wait_for(app, Step.CHOOSE_OFFICE)
-    shoot(app, "09-choose-office")
+    shoot(app, "09-choose-office", walk="pi-touch-2-7")
     buttons = list(reversed(screen(app).ids.grid.children))
     assert buttons[0].sub == "own"
     touch(buttons[0])
     pump(0.5)
     if app.kiosk.session.step == Step.CHOOSE_OFFICE:  # no free days there: the notice shows
-        shoot(app, "09b-no-slots")
+        shoot(app, "09b-no-slots", walk="pi-touch-2-7")
         touch(list(reversed(screen(app).ids.grid.children))[1])
     wait_for(app, Step.CHOOSE_DAY)
-    shoot(app, "10-choose-day")
+    shoot(app, "10-choose-day", walk="pi-touch-2-7")
     touch(next(reversed(screen(app).ids.grid.children)))
     wait_for(app, Step.CHOOSE_TIME)
-    shoot(app, "11-choose-time")
+    shoot(app, "11-choose-time", walk="pi-touch-2-7")
     touch(next(reversed(screen(app).ids.grid.children)))
     wait_for(app, Step.BOOKED)
     assert screen(app).code.startswith("B")
-    shoot(app, "12-booked")
+    shoot(app, "12-booked", walk="pi-touch-2-7")
     # the printer runs out of paper: Print disappears and the slip's QR on screen is offered instead
     world.printer.paper = False
     touch(screen(app).ids.print)
@@ -196,7 +291,7 @@ def test_booking_path_with_typed_nik(ui):
     assert not app.printer_ok and screen(app).ids.print.opacity == 0
     hints = [w.text for w in screen(app).walk() if isinstance(w, Label)]
     assert any("QR" in t for t in hints if t)
-    shoot(app, "12b-booked-paper-out")
+    shoot(app, "12b-booked-paper-out", walk="pi-touch-2-7")
     world.printer.paper = True
     touch(screen(app).ids.finish)
     wait_for(app, Step.IDLE)
@@ -204,27 +299,29 @@ def test_booking_path_with_typed_nik(ui):
 
 def test_status_path(ui):
     app, world, _ = ui
+    use_size("15.6-1366x768")
     start_visit(app, world, "verification")
     world.gateway.faults.delay_s = 1.5  # slow link: the busy screen shows while the gateway is asked
     dev(app, "insert_old")
     wait_for(app, Step.LOOKUP)
-    shoot(app, "03-lookup")
+    shoot(app, "03-lookup", walk="15.6-1366x768")
     world.gateway.faults.delay_s = 0
     wait_for(app, Step.STATUS)
-    shoot(app, "13-status")
+    shoot(app, "13-status", walk="15.6-1366x768")
     touch(screen(app).ids.finish)
     wait_for(app, Step.IDLE)
 
 
 def test_forged_ticket_is_refused_on_screen(ui):
     app, world, _ = ui
+    use_size("21.5-1080x1920")
     choose_resident(app, world, "printing")
-    panel = app.root.children[0]
+    panel = app.panel_for_tests
     panel.show_ticket("forged")
     wait_for(app, Step.REFUSED)
     world.camera.show(Nothing())
-    assert screen(app).what_msgid == "This ticket is not genuine."
-    shoot(app, "14-refused")
+    assert screen(app).what_msgid == "We could not confirm this ticket."
+    shoot(app, "14-refused", walk="21.5-1080x1920")
     touch(screen(app).ids.finish)
     wait_for(app, Step.IDLE)
 
@@ -238,9 +335,8 @@ def test_quiet_resident_is_asked_then_reset(ui):
         clock.advance(flow.idle_timeout_s - flow.warn_before_s + 1)
         pump(1.5)  # the app's one-second tick notices
         assert app.kiosk.session.warned and app.warning.parent is not None
-        path = Path(Window.screenshot(name=str(SHOTS / f"15-still-there-{lang}.png")))
-        path.replace(SHOTS / f"15-still-there-{lang}.png")
-        SEEN.setdefault("15-still-there", set()).add(lang)
+        assert app.warning.seconds == flow.warn_before_s - 1, "the countdown shows the seconds left"
+        shoot_overlay(app, "15-still-there")
         touch(app.root.ids.language)  # under the overlay: nothing happens
         assert app.lang == lang and app.kiosk.session.warned
         touch(app.warning.ids.still_here)
@@ -249,9 +345,28 @@ def test_quiet_resident_is_asked_then_reset(ui):
     assert app.kiosk.session.step == Step.CARD
     touch(app.root.ids.help)
     assert app.help_called
-    touch(app.root.ids.cancel)
+    clock.advance(flow.idle_timeout_s - flow.warn_before_s + 1)
+    pump(1.5)
+    touch(app.warning.ids.start_over)  # 'start over' ends the visit at once
     wait_for(app, Step.IDLE)
-    assert not app.help_called
+    assert not app.help_called and app.warning.parent is None
+
+
+def shoot_overlay(app: KioskApp, name: str) -> None:
+    """Photograph an overlay at every size in the current language (its toggle is under the overlay)."""
+    problems: list[str] = []
+    for size in SIZES:
+        use_size(size)
+        pump(0.2)
+        folder = SHOTS / size
+        folder.mkdir(exist_ok=True)
+        Path(Window.screenshot(name=str(folder / f"{name}-{app.lang}.png"))).replace(folder / f"{name}-{app.lang}.png")
+        SEEN.setdefault(name, set()).add(f"{size}/{app.lang}")
+        problems += [f"{size} {app.lang}: {p}" for p in layout_problems(modal_or(app.root), Window.size)]
+        problems += [f"{size} {app.lang}: {p}" for p in words_problems(app)]
+    use_size(WALK)
+    pump(0.2)
+    assert not problems, f"{name}:\n" + "\n".join(problems)
 
 
 def wait_note(app: KioskApp, msgid: str, timeout: float = 10.0) -> None:
@@ -266,6 +381,7 @@ def wait_note(app: KioskApp, msgid: str, timeout: float = 10.0) -> None:
 
 def test_operator_mode_with_staff_card_and_pin(ui):
     app, world, clock = ui
+    use_size("hdmi-7-1024x600")
     dev(app, "door")  # someone opens the service door: tamper alarm
     dev(app, "door")
     assert "tamper" in world.store.alarms()
@@ -277,20 +393,20 @@ def test_operator_mode_with_staff_card_and_pin(ui):
     keypad = {b.text: b for b in screen(app).ids.keypad.children}
     for digit in "1111":
         touch(keypad[digit])
-    touch(screen(app).ids.ok)
+    touch(screen(app).ids.keypad.ids.ok)
     end = time.monotonic() + 5
     while app.kiosk.session.notice is None and time.monotonic() < end:
         EventLoop.idle()
     assert app.kiosk.session.notice == Reason.PIN_WRONG
-    shoot(app, "16-operator-pin")
+    shoot(app, "16-operator-pin", walk="hdmi-7-1024x600")
     clock.advance(5)
     for digit in DEMO_OPERATOR_PIN:
         touch(keypad[digit])
-    touch(screen(app).ids.ok)
+    touch(screen(app).ids.keypad.ids.ok)
     wait_for(app, Step.OPERATOR)
     world.reader.remove()
     assert screen(app).ids.alarms.text
-    shoot(app, "17-operator")
+    shoot(app, "17-operator", walk="hdmi-7-1024x600")
     touch(screen(app).ids.clear_alarms)
     wait_note(app, "Alarms cleared: {n}.")
     assert world.store.alarms() == {}
@@ -300,7 +416,7 @@ def test_operator_mode_with_staff_card_and_pin(ui):
     touch(screen(app).ids.unload)
     wait_note(app, "Take card {card} out of slot {slot}.")
     assert screen(app).busy and screen(app).ids.finish.disabled
-    shoot(app, "18-operator-unload")
+    shoot(app, "18-operator-unload", walk="hdmi-7-1024x600")
     dev(app, "take_card")
     wait_note(app, "Card {card} is out of slot {slot}. Cards still due: {n}.")
     assert world.store.card_in_slot(first.slot) is None
@@ -310,7 +426,7 @@ def test_operator_mode_with_staff_card_and_pin(ui):
     wait_note(app, "Tap a finished card on the reader.")
     world.reader.insert(first.chip_uid)
     wait_note(app, "Put card {card} into slot {slot}.")
-    shoot(app, "19-operator-load")
+    shoot(app, "19-operator-load", walk="hdmi-7-1024x600")
     dev(app, "put_card")
     wait_note(app, "Card {card} is in slot {slot}.")
     world.reader.remove()
@@ -353,7 +469,7 @@ def test_residents_are_told_what_a_broken_part_rules_out(ui):
 
 
 def test_every_screen_was_photographed_in_both_languages():
-    names = {p.stem.rsplit("-", 1)[0] for p in SHOTS.glob("*.png")}
+    names = {p.stem.rsplit("-", 1)[0] for p in SHOTS.glob("*/*.png")}
     steps_seen = {
         "01-idle",
         "02-card",
@@ -378,6 +494,7 @@ def test_every_screen_was_photographed_in_both_languages():
         "20-offline-badge",
         "21-idle-reader-down",
     }
+    steps_seen.add("08a-printed-side")
     assert steps_seen <= names
     for name in steps_seen:
-        assert SEEN[name] == {"id", "en"}
+        assert SEEN[name] == {f"{size}/{lang}" for size in SIZES for lang in ("id", "en")}, name

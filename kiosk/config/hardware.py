@@ -28,6 +28,7 @@ def read_hardware(doc: Document) -> HardwareConfig:
         vault_slots=len(pins.slots)
         if pins and vault == "gpio"
         else int(doc.number("hardware.vault_slots", 24, 1, 200)),
+        vault_columns=int(doc.number("hardware.vault_columns", 6, 1, 50)),
         printer=printer,
         printer_device=printer_device,
         printer_qr=doc.choice("hardware.printer_qr", PRINTER_QR, "image"),

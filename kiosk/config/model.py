@@ -39,6 +39,7 @@ class HardwareConfig:
     atr_list: Path = DEFAULT_ATR_LIST
     vault: str = "sim"
     vault_slots: int = 24
+    vault_columns: int = 6  # slots per row seen from the front, numbered left to right, top to bottom
     printer: str = "sim"
     printer_device: str = ""  # escpos: "/dev/usb/lp0", "tcp://10.0.0.5:9100" or "usb://0416:5011"
     printer_qr: str = "image"  # image (any printer) or native (the printer's own QR command)

@@ -12,6 +12,7 @@ from kiosk.hardware.camera import Camera, OpenCvCamera, SimCamera
 from kiosk.hardware.indicators import Indicators, SimIndicators
 from kiosk.hardware.printer import Printer, SimPrinter
 from kiosk.hardware.reader import CardReader, SimCardReader
+from kiosk.hardware.speaker import MutedSpeaker, Speaker, build_speaker
 from kiosk.hardware.vault import SimVault, Vault
 from kiosk.health import Health
 from kiosk.identity.face import FaceVerifier, RefuseAllFaces
@@ -34,6 +35,7 @@ class Parts:
     face: FaceVerifier
     nik_reader: PrintedNikReader = field(default_factory=NoNikReader)
     enrol: Enrol | None = None  # computes a face template from a recording photo (None: simulated faces)
+    speaker: Speaker = field(default_factory=MutedSpeaker)  # says each screen's instruction
 
 
 def build_parts(cfg: KioskConfig, health: Health) -> Parts:
@@ -94,4 +96,5 @@ def build_parts(cfg: KioskConfig, health: Health) -> Parts:
             nik_reader = TesseractNikReader()
         else:
             log.warning("tesseract not installed: residents without a chip type their NIK")
-    return Parts(camera, reader, vault, printer, indicators, face, nik_reader, enrol)
+    speaker = build_speaker(cfg.speech, cfg.speech_cache)
+    return Parts(camera, reader, vault, printer, indicators, face, nik_reader, enrol, speaker)

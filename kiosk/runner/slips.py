@@ -32,7 +32,7 @@ def slip(s: Session, kind: str, *, kiosk_id: str, office: str, now: float, utc_o
             nik_line,
             b.office.name,
             f"{b.day} {b.time}",
-            tr(lang, "Booking code") + ": " + b.code,
+            tr(lang, "Appointment number") + ": " + b.code,
             tr(lang, "Bring your family card (KK) and this slip."),
         )
         return Document(tr(lang, "Recording appointment"), lines, booking_qr(b.code), header)

@@ -59,7 +59,7 @@ class StatusSnapshot:
         if self.failed("camera"):
             return N_("This kiosk cannot serve right now. Please go to the counter.")
         if self.releases_stopped or self.failed("reader"):
-            return N_("Collecting a new e-KTP is not possible here right now. Bookings and status still work.")
+            return N_("No card pickup here now. Booking and status work.")
         return ""
 
     def heartbeat(self) -> dict[str, Any]:

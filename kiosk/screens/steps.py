@@ -6,12 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
 from kiosk.flow import events as ev
 from kiosk.flow.model import Reason, Session, Step
 from kiosk.flow.rules import booking_qr, receipt_qr, resident_district
+from kiosk.i18n import N_
 from kiosk.screens.widgets import ChoiceButton
 from kiosk.texts import REASONS, STALE_NOTE, STATUSES
 
@@ -36,8 +39,33 @@ class StepScreen(Screen):
         """Copy what this screen shows from the session (override)."""
 
 
+# The idle screen's attract loop: what the kiosk does and what to bring, one page at a time
+ATTRACT = (
+    ("ticket", N_("Take a queue ticket at the queue machine first.")),
+    ("done", N_("Here you collect your new e-KTP when it is ready.")),
+    ("booking", N_("Not recorded yet? Book your recording appointment here.")),
+    ("status", N_("Or find out where your e-KTP stands.")),
+    ("reader", N_("Bring your old KTP. Nobody may collect a card for someone else.")),
+)
+# the liveness challenge's prompts (kiosk.identity.face_check.PROMPTS) that show a direction on the oval
+DIRECTIONS = {
+    "Blink twice.": "blink",
+    "Slowly turn your head to your left, then back.": "left",
+    "Slowly turn your head to your right, then back.": "right",
+}
+
+
 class IdleScreen(StepScreen):
-    """Attract screen: scan your queue ticket."""
+    """Attract screen: scan your queue ticket. Its lower half turns pages (and moves a little: no static
+    image burns into the panel)."""
+
+    page = NumericProperty(0)
+    attract_kind = StringProperty(ATTRACT[0][0])
+    attract_msgid = StringProperty(ATTRACT[0][1])
+
+    def turn_page(self) -> None:
+        self.page = (self.page + 1) % len(ATTRACT)
+        self.attract_kind, self.attract_msgid = ATTRACT[self.page]
 
 
 class CardScreen(StepScreen):
@@ -45,9 +73,31 @@ class CardScreen(StepScreen):
 
 
 class NikEntryScreen(StepScreen):
-    """A keypad for typing the NIK (last resort)."""
+    """An old KTP without a chip: its printed side to the camera or, on request, the NIK typed on a keypad.
+    One of the two layouts is shown at a time."""
 
     digits = StringProperty("")
+    typing = BooleanProperty(False)
+
+    def on_kv_post(self, base_widget: Any) -> None:
+        self.remove_widget(self.ids.holder)
+        self.layouts = {name: self.ids[name].__self__ for name in ("show_card", "type_card")}  # ids are weak
+        self.on_typing(self, self.typing)
+
+    def on_typing(self, _instance: object, typing: bool) -> None:
+        layouts = getattr(self, "layouts", None)
+        if layouts is None:
+            return
+        show, hide = (
+            (layouts["type_card"], layouts["show_card"]) if typing else (layouts["show_card"], layouts["type_card"])
+        )
+        if hide.parent is not None:
+            self.remove_widget(hide)
+        if show.parent is None:
+            self.add_widget(show)
+        app = App.get_running_app()
+        if app is not None and hasattr(app, "speak_screen"):
+            Clock.schedule_once(lambda _dt: app.speak_screen(), 0.1)  # the new instruction, said
 
     def key(self, k: str) -> None:
         if k == "del":
@@ -60,6 +110,7 @@ class NikEntryScreen(StepScreen):
 
     def on_pre_enter(self, *args: Any) -> None:
         self.digits = ""
+        self.typing = False
 
     def on_leave(self, *args: Any) -> None:
         self.digits = ""  # nothing of the resident stays behind
@@ -80,19 +131,26 @@ class FaceScreen(StepScreen):
 
     can_retry = BooleanProperty(False)
     prompt_msgid = StringProperty("")  # what the liveness challenge asks for now
+    direction = StringProperty("")  # drawn on the oval: left, right or blink
 
     def show(self, s: Session) -> None:
         self.can_retry = s.notice == Reason.FACE_RETRY
         self.prompt_msgid = s.face_prompt or ""
+        self.direction = DIRECTIONS.get(self.prompt_msgid, "")
 
 
 class ReleaseScreen(StepScreen):
     """The vault slot is open: take your card."""
 
     slot = NumericProperty(0)
+    rows = NumericProperty(4)
+    cols = NumericProperty(6)
 
     def show(self, s: Session) -> None:
         self.slot = s.lookup.slot if s.lookup and s.lookup.slot is not None else 0
+        hardware = App.get_running_app().kiosk.cfg.hardware
+        self.cols = hardware.vault_columns
+        self.rows = -(-hardware.vault_slots // hardware.vault_columns)
 
 
 class TapNewScreen(StepScreen):
@@ -189,10 +247,14 @@ class RefusedScreen(StepScreen):
 
     what_msgid = StringProperty("")
     next_msgid = StringProperty("")
+    officer_called = BooleanProperty(False)  # then the resident is asked to wait (no OK to walk away)
+    reference = StringProperty("")  # staff find the visit in the journal by it
 
     def show(self, s: Session) -> None:
         if s.reason:
             self.what_msgid, self.next_msgid = REASONS[s.reason]
+        self.officer_called = s.help_called
+        self.reference = ""
 
 
 class OperatorPinScreen(StepScreen):
@@ -232,6 +294,38 @@ class OperatorScreen(StepScreen):
         self.note = s.operator_note
         self.busy = bool(s.operator_note and s.operator_note.busy)
 
+
+SPOKEN = ("Title", "Notice")  # the kv classes whose text is the screen's instruction (and what went wrong)
+
+
+def spoken_text(screen: Screen) -> str:
+    """What the kiosk says for this screen: its titles and notices as shown, top to bottom."""
+    found = [
+        (w.to_window(w.x, w.top)[1], w.text)
+        for w in screen.walk(restrict=True)
+        if isinstance(w, Label)
+        and (type(w).__name__ in SPOKEN or getattr(w.parent, "spoken", False))
+        and w.opacity > 0
+        and w.text.strip()
+    ]
+    return " ".join(text for _y, text in sorted(found, key=lambda f: -f[0]))
+
+
+STEP_TOTAL = 4
+# 'Step n of 4': the ticket, the old KTP, the face or the booking choices, then the card or the booking
+STEP_NUMBERS: dict[Step, int] = {
+    Step.IDLE: 1,
+    Step.CARD: 2,
+    Step.NIK_ENTRY: 2,
+    Step.LOOKUP: 2,
+    Step.FACE: 3,
+    Step.CHOOSE_OFFICE: 3,
+    Step.CHOOSE_DAY: 3,
+    Step.CHOOSE_TIME: 3,
+    Step.BOOKING: 4,
+    Step.RELEASE: 4,
+    Step.TAP_NEW: 4,
+}
 
 SCREENS: dict[Step, type[StepScreen]] = {
     Step.IDLE: IdleScreen,

@@ -1,4 +1,5 @@
-"""Small widgets shared by the screens: QR images, the camera view, day and time formatting."""
+"""Small widgets shared by the screens: QR images, the camera view with its guide, the keypad, the outcome
+band, the waiting dots, day and time formatting."""
 
 from __future__ import annotations
 
@@ -8,14 +9,20 @@ from collections.abc import Callable
 
 import numpy as np
 import qrcode
+from kivy.clock import Clock
 from kivy.core.image import Image as CoreImage
 from kivy.graphics.texture import Texture
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.gridlayout import GridLayout
 from kivy.uix.image import Image
+from kivy.uix.widget import Widget
 
 from kiosk.flow.model import OperatorNote
 from kiosk.i18n import N_, tr
+from kiosk.screens import pictures, root  # noqa: F401  (registers Picture, CameraGuide, DeleteKey for kv)
 
 WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"), N_("Sunday"))
 MONTHS = (
@@ -87,3 +94,68 @@ class ChoiceButton(Button):
 def render_note(translate: Callable[[str], str], note: OperatorNote | None) -> str:
     """An operator note in the screen's language (kv: `render_note(tr._, root.note)` follows the language)."""
     return translate(note.msgid).format(**dict(note.fields)) if note else ""
+
+
+class Keypad(GridLayout):
+    """Digits 0-9, Delete and OK; fires on_key(key) with '0'-'9', 'del' or 'ok'. Styled in keypad.kv."""
+
+    __events__ = ("on_key",)
+
+    def on_key(self, key: str) -> None:
+        """A key was pressed (bind to it)."""
+
+
+class Viewer(FloatLayout):
+    """The live camera image with its guide drawn over it (QR frame, face oval, card outline, the challenge's
+    direction) and a live hint (closer, too dark, hold still)."""
+
+    guide = StringProperty("")
+    direction = StringProperty("")
+    hint = StringProperty("")  # translated text
+    ok = BooleanProperty(False)
+    drawn = True  # for the layout check: it always shows something
+
+    def show_frame(self, frame: np.ndarray | None) -> None:
+        self.ids.camera.show_frame(frame)
+
+
+class Outcome(BoxLayout):
+    """How a visit ended, at a glance: an icon on a coloured band (never colour alone) and the words."""
+
+    spoken = True  # its words are said aloud (kiosk.screens.steps.spoken_text)
+    kind = StringProperty("done")  # a Picture kind: done, booking, status, refused, help
+    tone = StringProperty("good")  # good, info or warn: the band's colour
+    text = StringProperty("")
+
+
+class Waiting(Widget):
+    """Three dots that take turns: the kiosk is working, not stuck."""
+
+    phase = NumericProperty(0)
+    drawn = True
+
+    def on_parent(self, _instance: object, parent: Widget | None) -> None:
+        if parent is not None:
+            self._tick = Clock.schedule_interval(self._advance, 0.4)
+        elif getattr(self, "_tick", None) is not None:
+            self._tick.cancel()
+
+    def _advance(self, _dt: float) -> None:
+        self.phase = (self.phase + 1) % 3
+
+
+class Buttons(BoxLayout):
+    """A row of buttons as tall as its tallest label needs (at least a touch target)."""
+
+    def add_widget(self, widget: Widget, *args: object, **kwargs: object) -> None:
+        super().add_widget(widget, *args, **kwargs)
+        for w in widget.walk(restrict=True):
+            if "texture_size" in w.properties():
+                w.bind(texture_size=self._fit, opacity=self._fit)
+        self._fit()
+
+    def _fit(self, *_args: object) -> None:
+        from kiosk.screens.look import look
+
+        labels = [w for w in self.walk(restrict=True) if "texture_size" in w.properties() and w.opacity > 0]
+        self.height = max([look.touch, *(w.texture_size[1] + look.pad for w in labels)])

@@ -25,6 +25,7 @@ from kiosk.runner import Kiosk, Parts
 from kiosk.sim.gateway import GatewaySimulator
 from kiosk.sim.scenes import SceneFaceVerifier, SceneNikReader
 from kiosk.sim.seed import KIOSK_OFFICE, Resident
+from kiosk.sim.speaker import RecordingSpeaker
 from kiosk.sim.store_hooks import rebind_chip, rebind_old_chip
 from kiosk.store import Store
 from kiosk.sync.worker import SyncWorker
@@ -123,7 +124,8 @@ def build_world(
     enrolled = {r.card_id: r.person for r in gateway.residents if r.card_id}
     printer, indicators = SimPrinter(), SimIndicators()
     face = SceneFaceVerifier(camera, enrolled, face_wait_s)
-    parts = Parts(camera, card_reader, vault, printer, indicators, face, SceneNikReader(camera))
+    nik_reader, speaker = SceneNikReader(camera), RecordingSpeaker()
+    parts = Parts(camera, card_reader, vault, printer, indicators, face, nik_reader, speaker=speaker)
     kiosk = Kiosk(cfg, store, client, parts, clock=clock, executor=executor, health=health)
     card_reader.start()
     load_vault_from_manifest(kiosk, vault, client.manifest())
