@@ -216,7 +216,7 @@ class KioskApp(App):
             self.warning.seconds = max(0, round(left))
 
     def toggle_accessible(self) -> None:
-        """Larger text, high contrast and speech on (or back); it lasts until the visit ends."""
+        """Larger text, high contrast and speech on (or back). It stays on until switched back on the idle screen."""
         look.large = not look.large
         if look.large:
             self.speech_on = True
