@@ -136,11 +136,12 @@ def start_visit(app: KioskApp, world: World, status: str, chip: bool | None = Tr
     return r
 
 
-def shoot(app: KioskApp, name: str, walk: str = WALK) -> None:
+def shoot(app: KioskApp, name: str, walk: str = WALK, sizes: tuple[str, ...] = SIZES) -> None:
     """Photograph the current screen at every size in Bahasa Indonesia and in English (switching with the
     on-screen toggle), and fail on anything a resident would see wrong; then lay out for `walk` again."""
     problems: list[str] = []
-    for size in SIZES:
+    step = app.kiosk.session.step
+    for size in sizes:
         use_size(size)
         pump(0.15)
         langs = ["id", "en"] if app.lang == "id" else ["en", "id"]
@@ -156,6 +157,7 @@ def shoot(app: KioskApp, name: str, walk: str = WALK) -> None:
             problems += [f"{size} {lang}: {p}" for p in speech_problems(app)]
             touch(app.root.ids.language)
         assert app.lang == langs[0]  # two toggles: back to the language we came with
+    assert app.kiosk.session.step == step, f"{name}: the screen changed while it was photographed"
     use_size(walk)
     pump(0.2)
     assert not problems, f"{name}:\n" + "\n".join(problems)
@@ -299,15 +301,22 @@ def test_booking_path_with_typed_nik(ui):
 
 def test_status_path(ui):
     app, world, _ = ui
-    use_size("15.6-1366x768")
-    start_visit(app, world, "verification")
-    world.gateway.faults.delay_s = 1.5  # slow link: the busy screen shows while the gateway is asked
-    dev(app, "insert_old")
-    wait_for(app, Step.LOOKUP)
-    shoot(app, "03-lookup", walk="15.6-1366x768")
-    world.gateway.faults.delay_s = 0
-    wait_for(app, Step.STATUS)
-    shoot(app, "13-status", walk="15.6-1366x768")
+    walk = "15.6-1366x768"
+    use_size(walk)
+    # a slow link: the busy screen shows while the gateway is asked (under the client's 5 s timeout), once for
+    # each size, as one size's photographs take about a second
+    for size in SIZES:
+        start_visit(app, world, "verification")
+        world.gateway.faults.delay_s = 3.0
+        dev(app, "insert_old")
+        wait_for(app, Step.LOOKUP, timeout=5)
+        shoot(app, "03-lookup", walk=walk, sizes=(size,))
+        world.gateway.faults.delay_s = 0
+        wait_for(app, Step.STATUS)
+        if size != SIZES[-1]:
+            touch(screen(app).ids.finish)
+            wait_for(app, Step.IDLE)
+    shoot(app, "13-status", walk=walk)
     touch(screen(app).ids.finish)
     wait_for(app, Step.IDLE)
 
