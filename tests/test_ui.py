@@ -148,19 +148,24 @@ def shoot(app: KioskApp, name: str, walk: str = WALK, sizes: tuple[str, ...] = S
         for lang in langs:
             assert app.lang == lang
             pump(0.1)
-            folder = SHOTS / size
-            folder.mkdir(exist_ok=True)
-            Path(Window.screenshot(name=str(folder / f"{name}-{lang}.png"))).replace(folder / f"{name}-{lang}.png")
-            SEEN.setdefault(name, set()).add(f"{size}/{lang}")
-            problems += [f"{size} {lang}: {p}" for p in layout_problems(modal_or(app.root), Window.size)]
-            problems += [f"{size} {lang}: {p}" for p in words_problems(app)]
-            problems += [f"{size} {lang}: {p}" for p in speech_problems(app)]
+            problems += photograph(app, name, size) + [f"{size} {lang}: {p}" for p in speech_problems(app)]
             touch(app.root.ids.language)
         assert app.lang == langs[0]  # two toggles: back to the language we came with
     assert app.kiosk.session.step == step, f"{name}: the screen changed while it was photographed"
     use_size(walk)
     pump(0.2)
     assert not problems, f"{name}:\n" + "\n".join(problems)
+
+
+def photograph(app: KioskApp, name: str, size: str) -> list[str]:
+    """Save what the window shows as <size>/<name>-<lang>.png and return what a resident would see wrong."""
+    folder = SHOTS / size
+    folder.mkdir(exist_ok=True)
+    target = folder / f"{name}-{app.lang}.png"
+    Path(Window.screenshot(name=str(target))).replace(target)
+    SEEN.setdefault(name, set()).add(f"{size}/{app.lang}")
+    found = layout_problems(modal_or(app.root), Window.size) + words_problems(app)
+    return [f"{size} {app.lang}: {p}" for p in found]
 
 
 def speech_problems(app: KioskApp) -> list[str]:
@@ -367,12 +372,7 @@ def shoot_overlay(app: KioskApp, name: str) -> None:
     for size in SIZES:
         use_size(size)
         pump(0.2)
-        folder = SHOTS / size
-        folder.mkdir(exist_ok=True)
-        Path(Window.screenshot(name=str(folder / f"{name}-{app.lang}.png"))).replace(folder / f"{name}-{app.lang}.png")
-        SEEN.setdefault(name, set()).add(f"{size}/{app.lang}")
-        problems += [f"{size} {app.lang}: {p}" for p in layout_problems(modal_or(app.root), Window.size)]
-        problems += [f"{size} {app.lang}: {p}" for p in words_problems(app)]
+        problems += photograph(app, name, size)
     use_size(WALK)
     pump(0.2)
     assert not problems, f"{name}:\n" + "\n".join(problems)
