@@ -7,65 +7,25 @@ from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
 from kiosk.flow import events as ev
 from kiosk.flow.model import Reason, Session, Step
 from kiosk.flow.rules import booking_qr, receipt_qr, resident_district
-from kiosk.i18n import N_
+from kiosk.screens.base import StepScreen
+from kiosk.screens.idle import IdleScreen
+from kiosk.screens.operator import OperatorPinScreen, OperatorScreen
 from kiosk.screens.widgets import ChoiceButton
 from kiosk.texts import REASONS, STALE_NOTE, STATUSES
 
-
-class StepScreen(Screen):
-    """Base of every step screen: holds the session and posts presses."""
-
-    session = ObjectProperty(None, allownone=True)
-    notice_msgid = StringProperty("")  # a hint on this screen, e.g. 'try again'
-    notice_next_msgid = StringProperty("")
-
-    def press(self, action: str, value: str = "") -> None:
-        App.get_running_app().post(ev.Press(action, value))
-
-    def on_session(self, _instance: object, s: Session | None) -> None:
-        notice = s.notice if s else None
-        self.notice_msgid, self.notice_next_msgid = REASONS[notice] if notice else ("", "")
-        if s is not None:
-            self.show(s)
-
-    def show(self, s: Session) -> None:
-        """Copy what this screen shows from the session (override)."""
-
-
-# The idle screen's attract loop: what the kiosk does and what to bring, one page at a time
-ATTRACT = (
-    ("ticket", N_("Take a queue ticket at the queue machine first.")),
-    ("done", N_("Here you collect your new e-KTP when it is ready.")),
-    ("booking", N_("Not recorded yet? Book your recording appointment here.")),
-    ("status", N_("Or find out where your e-KTP stands.")),
-    ("reader", N_("Bring your old KTP. Nobody may collect a card for someone else.")),
-)
 # the liveness challenge's prompts (kiosk.identity.face_check.PROMPTS) that show a direction on the oval
 DIRECTIONS = {
     "Blink twice.": "blink",
     "Slowly turn your head to your left, then back.": "left",
     "Slowly turn your head to your right, then back.": "right",
 }
-
-
-class IdleScreen(StepScreen):
-    """Attract screen: scan your queue ticket. Its lower half turns pages (and moves a little: no static
-    image burns into the panel)."""
-
-    page = NumericProperty(0)
-    attract_kind = StringProperty(ATTRACT[0][0])
-    attract_msgid = StringProperty(ATTRACT[0][1])
-
-    def turn_page(self) -> None:
-        self.page = (self.page + 1) % len(ATTRACT)
-        self.attract_kind, self.attract_msgid = ATTRACT[self.page]
 
 
 class CardScreen(StepScreen):
@@ -255,44 +215,6 @@ class RefusedScreen(StepScreen):
             self.what_msgid, self.next_msgid = REASONS[s.reason]
         self.officer_called = s.help_called
         self.reference = ""
-
-
-class OperatorPinScreen(StepScreen):
-    """The staff card's PIN; digits stay in this view and go to the flow once, on OK."""
-
-    digits = StringProperty("")
-    operator = StringProperty("")
-
-    def show(self, s: Session) -> None:
-        self.operator = s.operator or ""
-        if s.notice:
-            self.digits = ""
-
-    def key(self, k: str) -> None:
-        if k == "del":
-            self.digits = self.digits[:-1]
-        elif k == "ok":
-            if self.digits:
-                pin, self.digits = self.digits, ""
-                App.get_running_app().post(ev.PinEntered(pin))
-        elif len(self.digits) < 12:
-            self.digits += k
-
-    def on_leave(self, *args: Any) -> None:
-        self.digits = ""
-
-
-class OperatorScreen(StepScreen):
-    """Operator mode: what the kiosk holds and how it is doing; loading, unloading, clearing alarms."""
-
-    operator = StringProperty("")
-    note = ObjectProperty(None, allownone=True)  # the session's OperatorNote
-    busy = BooleanProperty(False)
-
-    def show(self, s: Session) -> None:
-        self.operator = s.operator or ""
-        self.note = s.operator_note
-        self.busy = bool(s.operator_note and s.operator_note.busy)
 
 
 SPOKEN = ("Title", "Notice")  # the kv classes whose text is the screen's instruction (and what went wrong)
