@@ -53,3 +53,12 @@ def world(tmp_path: Path, clock: SimClock) -> Iterator[World]:
     w = build_world(tmp_path / "kiosk", seed=3, clock=clock, executor=InlineExecutor(), auto_take=True)
     yield w
     w.close()
+
+
+@pytest.fixture(scope="session")
+def ui(tmp_path_factory: pytest.TempPathFactory):
+    """The kiosk app in the real Kivy window (one per test session: Kivy has one window), on a simulated
+    world with real worker threads; see tests/uikit.py."""
+    from tests.uikit import open_ui
+
+    yield from open_ui(tmp_path_factory)
