@@ -86,9 +86,23 @@ def read_pinmap(doc: Document) -> PinMap | None:
     if isinstance(settle, bool) or not isinstance(settle, int | float) or not 0.02 <= settle <= 5:
         doc.problem(f"gpio.settle_s: {settle!r} must be a number of seconds from 0.02 to 5")
         settle = 0.3
+    reader_led, camera_led, printer_led = (_guide_pin(doc, table.get(key), f"gpio.{key}") for key in GUIDE_KEYS)
+    slot_leds = _slot_leds(doc, table.get("slot_leds", []), len(slots))
     if len(doc.problems) > before:
         return None
-    pins = PinMap(tuple(slots), door, led, buzzer, seat_active_low, gate_active_high, float(settle))
+    pins = PinMap(
+        tuple(slots),
+        door,
+        led,
+        buzzer,
+        seat_active_low,
+        gate_active_high,
+        float(settle),
+        reader_led,
+        camera_led,
+        printer_led,
+        slot_leds,
+    )
     doc.problems.extend(check_pins(pins, default_board()))
     return pins
 
@@ -117,6 +131,31 @@ def _slots(doc: Document, raw: Any) -> list[SlotPins]:
         gate, seat = (f"GPIO{v}" if isinstance(v, int) else v for v in (entry["gate"], entry["seat"]))
         slots.append(SlotPins(gate, seat))
     return slots
+
+
+GUIDE_KEYS = ("reader_led", "camera_led", "printer_led")  # optional guide lights at the parts
+
+
+def _guide_pin(doc: Document, value: Any, key: str) -> str:
+    """An optional guide light's pin: "GPIO7", the bare number 7, or ""/absent when none is wired."""
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"GPIO{value}"
+    if isinstance(value, str):
+        return value.strip()
+    doc.problem(f'{key}: {value!r} is not a pin; name it, e.g. "GPIO7", or leave it "" when there is no light')
+    return ""
+
+
+def _slot_leds(doc: Document, raw: Any, slots: int) -> tuple[str, ...]:
+    """gpio.slot_leds: the guide light of slot 1, 2, ... in order ("" for a slot without one)."""
+    if not isinstance(raw, list):
+        doc.problem(f'gpio.slot_leds: {raw!r} must be a list of pins, slot 1 first, e.g. ["GPIO7", "", "GPIO8"]')
+        return ()
+    if slots and len(raw) > slots:
+        doc.problem(f"gpio.slot_leds: {len(raw)} lights for {slots} slots; give at most one per gpio.slots entry")
+    return tuple(_guide_pin(doc, value, f"gpio.slot_leds[{i}]") for i, value in enumerate(raw))
 
 
 def _flag(doc: Document, table: dict[str, Any], key: str, default: bool) -> bool:

@@ -1,7 +1,7 @@
 """The journey's standing rules, each written once: may a card leave the vault, which steps can be
-cancelled, which print a slip, what the receipt and booking QR codes say, and which kecamatan is the
-resident's. Pure: plain facts in, a decision out. The flow, the runner, the vault desk and the screens
-all ask here.
+cancelled, which print a slip, which part of the kiosk the resident uses at each step, what the receipt
+and booking QR codes say, and which kecamatan is the resident's. Pure: plain facts in, a decision out.
+The flow, the runner, the vault desk and the screens all ask here.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kiosk.flow.model import CardStatus, Step
+from kiosk.flow.model import CardStatus, Session, Step
 from kiosk.identity.nik import district_of
 
 # -- may this card leave the vault? ------------------------------------------------------------
@@ -83,6 +83,37 @@ SLIPS = {Step.HANDED_OVER: "receipt", Step.BOOKED: "booking", Step.STATUS: "stat
 def slip_for(step: Step) -> str | None:
     """The slip this step can print (receipt, booking, status), or None."""
     return SLIPS.get(step)
+
+
+# -- the part to use ----------------------------------------------------------------------------
+
+
+class Part(StrEnum):
+    """A physical part of the kiosk that the resident handles (its guide light and the buzzer point at it)."""
+
+    CAMERA = "camera"  # show the queue ticket, the face
+    READER = "reader"  # put the old e-KTP on it, tap the new one
+    SLOT = "slot"  # a vault slot: take the card from it
+    PRINTER = "printer"  # take the slip
+
+
+PART_AT: dict[Step, Part] = {
+    Step.IDLE: Part.CAMERA,
+    Step.CARD: Part.READER,
+    Step.FACE: Part.CAMERA,
+    Step.RELEASE: Part.SLOT,
+    Step.TAP_NEW: Part.READER,
+    Step.HANDED_OVER: Part.PRINTER,
+    Step.BOOKED: Part.PRINTER,
+}
+
+
+def part_to_use(s: Session) -> tuple[Part | None, int | None]:
+    """The part the resident uses at this step and, for the vault, the open slot's number (None, None:
+    the screen alone; (SLOT, None): a slot, but which one is not known)."""
+    part = PART_AT.get(s.step)
+    slot = s.lookup.slot if part == Part.SLOT and s.lookup is not None else None
+    return part, slot
 
 
 # -- QR payloads ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The vault and indicators on the board's GPIO header, with gpiozero.
+"""The vault and the indicators (status LED, buzzer, guide lights) on the board's GPIO header, with gpiozero.
 
 On a Raspberry Pi gpiozero 2 drives the pins through lgpio; tests give a `MockFactory`. The pin map comes
 from the `[gpio]` table of kiosk.toml (see docs/wiring.md) and is checked against the board before any pin
@@ -13,6 +13,7 @@ from typing import Any
 
 from gpiozero import LED, Buzzer, DigitalInputDevice, DigitalOutputDevice, Factory
 
+from kiosk.flow.rules import Part
 from kiosk.hardware.indicators import Light
 from kiosk.hardware.vault import SlotVault
 
@@ -36,13 +37,28 @@ class PinMap:
     seat_active_low: bool = True  # seat sensors pull the line to ground when a card is seated
     gate_active_high: bool = True  # a high pin switches the MOSFET on and opens the gate
     settle_s: float = 0.3  # an input must hold this long to count (debounce, a hand passing)
+    # guide lights at the parts a resident handles; "" is a part without one
+    reader_led: str = ""
+    camera_led: str = ""
+    printer_led: str = ""
+    slot_leds: tuple[str, ...] = ()  # slot_leds[0] lights slot 1; "" or a short list: those slots have none
+
+    def guides(self) -> dict[str, str]:
+        """(config key, pin) of every wired guide light: gpio.reader_led, ..., gpio.slot_leds[i]."""
+        pins = {
+            "gpio.reader_led": self.reader_led,
+            "gpio.camera_led": self.camera_led,
+            "gpio.printer_led": self.printer_led,
+        }
+        pins.update((f"gpio.slot_leds[{i}]", pin) for i, pin in enumerate(self.slot_leds))
+        return {key: pin for key, pin in pins.items() if pin}
 
     def keyed(self) -> list[tuple[str, str]]:
         """(config key, pin) for every pin, in config order."""
         pairs = [("gpio.door", self.door), ("gpio.led", self.led), ("gpio.buzzer", self.buzzer)]
         for i, slot in enumerate(self.slots):
             pairs += [(f"gpio.slots[{i}].gate", slot.gate), (f"gpio.slots[{i}].seat", slot.seat)]
-        return pairs
+        return pairs + list(self.guides().items())
 
 
 def default_board() -> Any:
@@ -153,14 +169,37 @@ PATTERNS: dict[Light, tuple[float, float] | None] = {
 }
 
 
+# a guide light blinks at the part to use, and the buzzer gives one short beep when it moves there
+GUIDE_BLINK_S = (0.4, 0.4)
+GUIDE_BEEP_S = 0.08
+
+
 class GpioIndicators:
-    """The status LED (steady when ready, blinking otherwise) and the buzzer."""
+    """The status LED (steady when ready, blinking otherwise), the buzzer, and the guide lights wired at
+    the reader, the camera, the printer and each vault slot (any of them may be absent)."""
 
     def __init__(self, pins: PinMap, factory: Factory | None = None) -> None:
         factory = _factory(factory)
+        problems = check_pins(pins, factory.board_info)
+        if problems:
+            raise PinMapError(problems)
         self.led = LED(pins.led, pin_factory=factory)
         self.buzzer = Buzzer(pins.buzzer, pin_factory=factory)
+        self.guides: dict[Part, LED] = {}
+        self.slot_guides: dict[int, LED] = {}
+        try:
+            wired = {Part.READER: pins.reader_led, Part.CAMERA: pins.camera_led, Part.PRINTER: pins.printer_led}
+            for part, pin in wired.items():
+                if pin:
+                    self.guides[part] = LED(pin, pin_factory=factory)
+            for number, pin in enumerate(pins.slot_leds, start=1):
+                if pin:
+                    self.slot_guides[number] = LED(pin, pin_factory=factory)
+        except Exception:
+            self.close()
+            raise
         self.light: Light | None = None
+        self.pointed: tuple[Part | None, int | None] = (None, None)
         self.show(Light.READY)
 
     def show(self, light: Light) -> None:
@@ -176,6 +215,29 @@ class GpioIndicators:
     def beep(self, times: int = 1) -> None:
         self.buzzer.beep(on_time=0.15, off_time=0.1, n=times, background=True)
 
+    def point(self, part: Part | None, slot: int | None = None) -> None:
+        """Blink the guide light of `part` (of slot `slot` for the vault), every other one off; one short
+        beep when the kiosk points somewhere new. A part without a guide light is pointed at by the beep."""
+        if (part, slot) == self.pointed:
+            return
+        self.pointed = (part, slot)
+        target = self._guide(part, slot)
+        for led in [*self.guides.values(), *self.slot_guides.values()]:
+            if led is not target:
+                led.off()
+        if target is not None:
+            target.blink(on_time=GUIDE_BLINK_S[0], off_time=GUIDE_BLINK_S[1], background=True)
+        if part is not None:
+            self.buzzer.beep(on_time=GUIDE_BEEP_S, off_time=0.1, n=1, background=True)
+
+    def _guide(self, part: Part | None, slot: int | None) -> LED | None:
+        """The guide light of a part (of one slot for the vault), None where none is wired."""
+        if part == Part.SLOT:
+            return self.slot_guides.get(slot) if slot is not None else None
+        return self.guides.get(part) if part is not None else None
+
     def close(self) -> None:
+        for led in [*self.guides.values(), *self.slot_guides.values()]:
+            led.close()
         self.led.close()
         self.buzzer.close()

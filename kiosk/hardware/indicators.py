@@ -1,9 +1,12 @@
-"""Indicators port: the status LED and buzzer. The simulator records what it was told."""
+"""Indicators port: the status LED, the buzzer and the guide lights that point at the part to use. The
+simulator records what it was told."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from typing import Protocol
+
+from kiosk.flow.rules import Part
 
 
 class Light(StrEnum):
@@ -16,11 +19,15 @@ class Light(StrEnum):
 
 
 class Indicators(Protocol):
-    """Status LED and buzzer."""
+    """Status LED, buzzer and guide lights."""
 
     def show(self, light: Light) -> None: ...
 
     def beep(self, times: int = 1) -> None: ...
+
+    def point(self, part: Part | None, slot: int | None = None) -> None:
+        """Light the part the resident is to use (`slot`: which vault slot); None: nothing to point at."""
+        ...
 
 
 class SimIndicators:
@@ -37,3 +44,7 @@ class SimIndicators:
 
     def beep(self, times: int = 1) -> None:
         self.history.append(f"beep:{times}")
+
+    def point(self, part: Part | None, slot: int | None = None) -> None:
+        """Recorded as "point:reader", "point:slot:7" ("point:slot" with no number), "point:none"."""
+        self.history.append(f"point:{part or 'none'}" + (f":{slot}" if part is not None and slot is not None else ""))
