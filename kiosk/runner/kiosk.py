@@ -6,6 +6,7 @@ and the tests all drive this object; it decides nothing itself (the flow does).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -16,7 +17,7 @@ from kiosk.config import KioskConfig
 from kiosk.flow import effects as fx
 from kiosk.flow import events as ev
 from kiosk.flow.model import Session, Step
-from kiosk.flow.rules import slip_for
+from kiosk.flow.rules import Part, part_to_use, slip_for
 from kiosk.gateway.client import GatewayClient
 from kiosk.health import Health
 from kiosk.identity.templates import Templates
@@ -32,6 +33,8 @@ from kiosk.runner.vaultdesk import Reconciled, VaultDesk
 from kiosk.store import Store
 from kiosk.store.sealed import Sealer
 from kiosk.sync.worker import SyncWorker
+
+log = logging.getLogger(__name__)
 
 
 class Kiosk:
@@ -79,8 +82,10 @@ class Kiosk:
             cfg, store, parts, self.health, self.desk, self.vault, self.status_board, self.post, self.refresh, clock
         )
         self.effects = EffectTable(handlers.table(), self.post, self.executor, self._count_error)
-        self.loop.listeners.extend([self.intake.follow, self._follow])
+        self._pointed: tuple[Part | None, int | None] | None = None  # where the guide lights point now
+        self.loop.listeners.extend([self.intake.follow, self._follow, self._point])
         self.reconciled: list[Reconciled] = self.vault.reconcile()  # before the first resident is served
+        self._point(self.session)  # the idle screen's camera, before anyone arrives
         parts.reader.subscribe(self.intake.on_card_event)
 
     def today(self) -> dt.date:
@@ -138,6 +143,19 @@ class Kiosk:
         self.vault.maintenance = s.step == Step.OPERATOR
         if slip_for(s.step) or s.step == Step.OPERATOR:
             self.executor.submit(self._probe_printer)
+
+    def _point(self, s: Session) -> None:
+        """The guide lights and the buzzer point at the part this step uses, once each time it changes. They
+        are a help, not the journey: a fault there is logged and counted, and the visit goes on."""
+        target = part_to_use(s)
+        if target == self._pointed:
+            return
+        self._pointed = target
+        try:
+            self.parts.indicators.point(*target)
+        except Exception:
+            log.exception("guide lights failed pointing at %s", target[0])
+            self.counters.errors += 1
 
     def _probe_printer(self) -> None:
         before = self.status_board.printer_state
