@@ -3,6 +3,7 @@ millimetres are real ones) and the voice that speaks every instruction."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,7 @@ class DisplayConfig:
     night_end: str = "06:00"  # ... to here
     night_brightness: float = 0.5  # 1 = as by day
     attract_s: float = 8.0  # the idle screen's pages turn this often
+    backlight: str = "auto"  # /sys/class/backlight/<this> ("auto": the first there is; "none": dim the picture)
 
     @property
     def px_per_mm(self) -> float:
@@ -57,6 +59,11 @@ class DisplayConfig:
     @property
     def portrait(self) -> bool:
         return self.height > self.width
+
+    @property
+    def mounted_size(self) -> tuple[int, int]:
+        """The window's pixels as the resident sees them: width and height swapped when turned 90 or 270."""
+        return (self.height, self.width) if self.rotation in (90, 270) else (self.width, self.height)
 
     @classmethod
     def of(cls, panel: str | Panel, **kwargs: object) -> DisplayConfig:
@@ -75,6 +82,37 @@ class SpeechConfig:
     voices: dict[str, str] = field(default_factory=lambda: {"id": "id", "en": "en"})  # language -> espeak-ng voice
     player: str = "aplay"  # plays the rendered WAV files
     cache_dir: Path | None = None  # rendered prompts (default: data_dir/speech)
+
+
+def _minutes(hh_mm: str) -> int:
+    hh, _, mm = hh_mm.partition(":")
+    return int(hh) * 60 + int(mm)
+
+
+def backlight_level(display: DisplayConfig, now: float, utc_offset_s: int, *, idle: bool = True) -> float:
+    """How bright the panel shines at `now` (seconds since the epoch): night_brightness from night_start
+    to night_end local time (the window may cross midnight; equal times: never night) while the kiosk is
+    idle, else 1 (a resident using the kiosk at night sees it at full brightness)."""
+    if not idle:
+        return 1.0
+    local = dt.datetime.fromtimestamp(now + utc_offset_s, dt.UTC)
+    minute = local.hour * 60 + local.minute
+    start, end = _minutes(display.night_start), _minutes(display.night_end)
+    night = start <= minute < end if start <= end else (minute >= start or minute < end)
+    return display.night_brightness if night else 1.0
+
+
+def _backlight(doc: Document) -> str:
+    value = doc.get("display.backlight")
+    if value is None:
+        return "auto"
+    if not isinstance(value, str) or not value or not all(c.isalnum() or c in "-_.:" for c in value):
+        doc.problem(
+            f'display.backlight: {value!r} must be "auto", "none" or a device in /sys/class/backlight, '
+            'e.g. backlight = "10-0045"'
+        )
+        return "auto"
+    return value
 
 
 def _clock_time(doc: Document, key: str, default: str) -> str:
@@ -137,6 +175,7 @@ def read_display(doc: Document) -> DisplayConfig:
         night_end=_clock_time(doc, "display.night_end", "06:00"),
         night_brightness=doc.number("display.night_brightness", 0.5, 0.1, 1.0),
         attract_s=doc.number("display.attract_s", 8.0, 3.0, 60.0),
+        backlight=_backlight(doc),
     )
 
 

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 
 from kiosk.config import ConfigError, KioskConfig
+from kiosk.hardware.backlight import Backlight, SimBacklight, build_backlight
 from kiosk.hardware.camera import Camera, OpenCvCamera, SimCamera
 from kiosk.hardware.indicators import Indicators, SimIndicators
 from kiosk.hardware.printer import Printer, SimPrinter
@@ -36,6 +37,7 @@ class Parts:
     nik_reader: PrintedNikReader = field(default_factory=NoNikReader)
     enrol: Enrol | None = None  # computes a face template from a recording photo (None: simulated faces)
     speaker: Speaker = field(default_factory=MutedSpeaker)  # says each screen's instruction
+    backlight: Backlight = field(default_factory=SimBacklight)  # dimmed at night while idle
 
 
 def build_parts(cfg: KioskConfig, health: Health) -> Parts:
@@ -96,5 +98,5 @@ def build_parts(cfg: KioskConfig, health: Health) -> Parts:
             nik_reader = TesseractNikReader()
         else:
             log.warning("tesseract not installed: residents without a chip type their NIK")
-    speaker = build_speaker(cfg.speech, cfg.speech_cache)
-    return Parts(camera, reader, vault, printer, indicators, face, nik_reader, enrol, speaker)
+    speaker, backlight = build_speaker(cfg.speech, cfg.speech_cache), build_backlight(cfg.display.backlight)
+    return Parts(camera, reader, vault, printer, indicators, face, nik_reader, enrol, speaker, backlight)
