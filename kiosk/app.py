@@ -20,12 +20,14 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kivy.uix.widget import Widget
 
 from kiosk.config import KioskConfig
+from kiosk.display import IdleDisplay
 from kiosk.flow import events as ev
 from kiosk.flow.model import Session, Step
 from kiosk.flow.rules import offers_cancel, slip_for
 from kiosk.hardware.printer import PrinterState
 from kiosk.health import Health
 from kiosk.runner import Kiosk, Parts, StatusSnapshot
+from kiosk.screens.idle import IdleScreen
 from kiosk.screens.look import look
 from kiosk.screens.root import RootView, WarningView
 from kiosk.screens.steps import SCREENS, STEP_NUMBERS, STEP_TOTAL, StepScreen, spoken_text
@@ -111,6 +113,7 @@ class KioskApp(App):
         self.warning: WarningView | None = None
         self._camera: threading.Thread | None = None
         self.sm: ScreenManager | None = None
+        self.idle_display: IdleDisplay | None = None
         look.use(kiosk.cfg.display)
         drop_colour_handlers()
         self.speech_on = kiosk.cfg.speech.enabled
@@ -130,6 +133,10 @@ class KioskApp(App):
         if self.panel is not None:
             root.add_widget(self.panel())
         self.warning = WarningView()
+        idle, k = sm.get_screen(Step.IDLE.value), self.kiosk
+        assert isinstance(idle, IdleScreen)
+        shown = self.idle_display = IdleDisplay(k.cfg, k.parts.backlight, k.clock, idle, root)
+        Clock.schedule_interval(lambda _dt: shown.keep(), 1.0)  # idle pages, drift, backlight
         trigger = Clock.create_trigger(lambda _dt: self.kiosk.pump())
         self.kiosk.wakeup = trigger
         self.kiosk.listeners.append(self._on_session)
@@ -193,6 +200,9 @@ class KioskApp(App):
         self.help_called = s.help_called
         self.can_cancel = offers_cancel(s.step)
         self.step_number = STEP_NUMBERS.get(s.step, 0)
+        idle = s.step == Step.IDLE
+        if self.idle_display is not None:
+            self.idle_display.follow(idle)
         Clock.schedule_once(lambda _dt: self.speak_screen(), 0.1)  # after the screen has its new texts
         if self.root is not None:
             self.root.show_corner(s.step == Step.IDLE)
