@@ -109,6 +109,30 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0 if not problems else 1
 
 
+def cmd_audit_find(args: argparse.Namespace) -> int:
+    """Print the journal rows of the visit a refusal's reference code names, in the kiosk's local time."""
+    import datetime as dt
+
+    from kiosk.flow.base import FlowConfig
+    from kiosk.store import Store
+
+    path = Path(args.db)
+    if not path.exists():
+        print(f"{path}: no such database", file=sys.stderr)
+        return 2
+    store = Store(path)
+    rows = store.journal_visit(args.reference.strip())
+    store.close()
+    if not rows:
+        print(f"no refusal with reference {args.reference!r} in {path}", file=sys.stderr)
+        return 1
+    wita = dt.timezone(dt.timedelta(seconds=FlowConfig().utc_offset_s))
+    for seq, ts, kind, data in rows:
+        when = dt.datetime.fromtimestamp(ts, wita).strftime("%Y-%m-%d %H:%M:%S")
+        print(f"row {seq}  {when}  {kind}  {json.dumps(data, sort_keys=True)}")
+    return 0
+
+
 def cmd_operator_pin(args: argparse.Namespace) -> int:
     import getpass
 
@@ -183,6 +207,10 @@ def _add_kiosk_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     verify = audit_sub.add_parser("verify", help="recompute the journal's hash chain")
     verify.add_argument("--db", default="/var/lib/loket/kiosk.db")
     verify.set_defaults(func=cmd_audit)
+    find = audit_sub.add_parser("find", help="the visit behind a refusal's reference code (as the resident saw it)")
+    find.add_argument("reference", help="the code on the refusal screen, e.g. KQ7-M3P")
+    find.add_argument("--db", default="/var/lib/loket/kiosk.db")
+    find.set_defaults(func=cmd_audit_find)
 
 
 def _add_technician_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -59,6 +59,30 @@ def test_same_ticket_twice_is_refused_as_used(world, clock):
     assert s.step == Step.REFUSED and s.reason == Reason.TICKET_USED
 
 
+def test_staff_find_a_refused_visit_by_the_reference_on_screen(world, clock, capsys):
+    from kiosk.cli import main
+
+    r, other = world.residents("verification")[:2]
+    assert scan(world, world.gateway.issue_ticket(r, Service.STATUS, now=clock())).step == Step.CARD
+    s = world.kiosk.dispatch(ev.NikRead(other.nik, "typed"))  # someone else's NIK on this ticket
+    assert s.step == Step.REFUSED and s.reason == Reason.NIK_MISMATCH and s.reference
+    world.kiosk.dispatch(ev.Press(ev.FINISH))
+    clock.advance(60)
+    later = scan(world, world.gateway.issue_ticket(r, Service.STATUS, now=clock() - 3600 * 9, valid_s=3600))
+    assert later.reason == Reason.TICKET_EXPIRED and later.reference not in (None, s.reference)
+    db = str(world.store.path)
+    assert main(["audit", "find", s.reference.lower(), "--db", db]) == 0  # as a staff member may type it
+    rows = capsys.readouterr().out.splitlines()
+    assert [line.split()[4] for line in rows] == ["ticket_accepted", "refused"], rows
+    assert "ticket_accepted" in rows[0] and "refused" in rows[-1] and s.reference in rows[-1]
+    assert other.nik not in "\n".join(rows) and other.nik[-4:] in rows[-1], "the NIK masked"
+    assert main(["audit", "find", later.reference, "--db", db]) == 0
+    (only,) = capsys.readouterr().out.splitlines()
+    assert "ticket_refused" in only and "ticket_expired" in only
+    assert main(["audit", "find", "ZZZ-ZZZ", "--db", db]) == 1
+    assert "no refusal" in capsys.readouterr().err
+
+
 def test_same_qr_is_not_reported_every_frame(world, clock):
     r = world.residents("verification")[0]
     world.camera.show(HeldTicket(world.gateway.issue_ticket(r, Service.STATUS, now=clock())))
@@ -81,6 +105,8 @@ def test_booking_end_to_end_over_http(world, clock):
         s = world.kiosk.dispatch(ev.Press(ev.CHOOSE_OFFICE, s.offices[1].office_id))
     s = world.kiosk.dispatch(ev.Press(ev.CHOOSE_DAY, s.days[0]))
     s = world.kiosk.dispatch(ev.Press(ev.CHOOSE_TIME, s.times[0].time))
+    assert s.step == Step.CONFIRM_BOOKING and s.time == s.times[0].time and s.booking is None
+    s = world.kiosk.dispatch(ev.Press(ev.CONFIRM))
     assert s.step == Step.BOOKED and s.booking.code.startswith("B")
     world.kiosk.dispatch(ev.Press(ev.PRINT))
     (slip,) = world.printer.printed

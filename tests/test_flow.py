@@ -1,13 +1,15 @@
 """Every transition of the journey, as a resident would walk it."""
 
+import re
 from dataclasses import replace
 
 import pytest
 
 from kiosk.flow import effects as fx
 from kiosk.flow import events as ev
+from kiosk.flow.base import idle, refusal_reference, refuse
 from kiosk.flow.machine import sort_offices, start, step
-from kiosk.flow.model import Booking, CardStatus, Lookup, Reason, Step
+from kiosk.flow.model import Booking, CardStatus, Lookup, Reason, Session, Step
 from kiosk.flow.policy import Decision, Policy, decide
 from kiosk.identity.nik import mask_nik
 from kiosk.identity.ticket import Service, TicketReason, TicketRefusal
@@ -44,12 +46,12 @@ def at_choose_office() -> Walker:
 
 
 def at_booking_sent() -> Walker:
-    """Office KEC-04, 22 September, 09:00 chosen: the booking is on its way to the gateway."""
+    """Office KEC-04, 22 September, 09:00 chosen and confirmed: the booking is on its way to the gateway."""
     w = at_choose_office()
     w(ev.Press(ev.CHOOSE_OFFICE, "KEC-04"))
     w(ev.SlotsLoaded(w.s.visit, SLOTS))
     w(ev.Press(ev.CHOOSE_DAY, "2026-09-22"))
-    w(ev.Press(ev.CHOOSE_TIME, "09:00"))
+    w(ev.Press(ev.CHOOSE_TIME, "09:00"))(ev.Press(ev.CONFIRM))
     assert w.s.step == Step.BOOKING
     return w
 
@@ -71,7 +73,25 @@ def test_refused_ticket_shows_its_reason(reason):
     w = Walker()(ev.TicketScanned(TicketRefusal(reason, "00")))
     assert w.s.step == Step.REFUSED and w.s.reason == Reason(reason.value)
     assert w.journal_kinds() == ["ticket_refused"]
+    (journal,) = w.last(fx.Journal)
+    assert w.s.reference and journal.data["ref"] == w.s.reference == refusal_reference(1, w.now, w.s.reason)
     assert not w.last(fx.ConsumeTicket)
+
+
+def test_every_refusal_has_a_reference_staff_can_read_out():
+    seen = set()
+    for visit, reason in enumerate(Reason):
+        s, effects = refuse(Session(step=Step.CARD, visit=visit, nik=NIK), T0, reason)
+        ref = s.reference
+        assert ref is not None and re.fullmatch(r"[A-HJ-NP-Z2-9]{3}-[A-HJ-NP-Z2-9]{3}", ref), ref
+        assert effects == (
+            fx.Journal("refused", {"reason": reason.value, "step": "card", "ref": ref, "nik": mask_nik(NIK)}),
+        )
+        seen.add(ref)
+    assert len(seen) == len(Reason), "one code per refusal"
+    assert refusal_reference(1, T0, Reason.NOT_FOUND) != refusal_reference(1, T0 + 0.001, Reason.NOT_FOUND)
+    assert refusal_reference(1, T0, Reason.NOT_FOUND) != refusal_reference(2, T0, Reason.NOT_FOUND)
+    assert idle(s, T0).reference is None, "the next resident does not see it"
 
 
 def test_idle_ignores_cards_and_presses_but_toggles_language():
@@ -295,6 +315,8 @@ def test_booking_path_office_day_time_slip():
     w(ev.Press(ev.CHOOSE_TIME, "08:00"))  # full: not offered, ignored
     assert w.s.step == Step.CHOOSE_TIME
     w(ev.Press(ev.CHOOSE_TIME, "09:00"))
+    assert w.s.step == Step.CONFIRM_BOOKING and not w.last(fx.Book)
+    w(ev.Press(ev.CONFIRM))
     assert w.last(fx.Book)[-1] == fx.Book(w.s.visit, NIK, OFFICES[2], "2026-09-22", "09:00")
     assert OFFICES[2].office_id == "KEC-04"
     booking = Booking("B1234", OFFICES[2], "2026-09-22", "09:00")

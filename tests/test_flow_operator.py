@@ -113,7 +113,10 @@ def test_the_staff_card_and_the_pin_verdicts_enter_their_steps_at_their_time():
     w = Walker()(ev.OperatorCard(UID, NAME)).clear()
     w(ev.PinChecked(w.s.visit, False, "locked"), after=4)
     assert (w.s.step, w.s.reason, w.s.entered_at) == (Step.REFUSED, Reason.OPERATOR_LOCKED, w.now)
-    assert w.effects == [fx.Journal("refused", {"reason": "operator_locked", "step": "operator_pin"})]
+    ref = w.s.reference
+    assert ref and w.effects == [
+        fx.Journal("refused", {"reason": "operator_locked", "step": "operator_pin", "ref": ref})
+    ]
 
 
 def test_finishing_operator_mode_leaves_a_fresh_idle_session():

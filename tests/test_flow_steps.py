@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import cast
 
@@ -13,7 +13,8 @@ import pytest
 
 from kiosk.flow import effects as fx
 from kiosk.flow import events as ev
-from kiosk.flow.base import idle, is_result_for
+from kiosk.flow import machine
+from kiosk.flow.base import idle, is_result_for, refusal_reference
 from kiosk.flow.machine import FlowConfig, handover_code, handover_record, step
 from kiosk.flow.model import Booking, CardStatus, Lookup, Reason, Session, Step
 from kiosk.identity.nik import mask_nik
@@ -133,8 +134,25 @@ def test_day_and_time_with_their_back_buttons():
     w(ev.Press(ev.CHOOSE_OFFICE, "KEC-01"))  # not on this screen
     assert w.s.step == Step.CHOOSE_TIME and w.last(fx.Book) == []
     w(ev.Press(ev.CHOOSE_TIME, "08:00"), after=4)
+    assert (w.s.step, w.s.time, w.s.entered_at) == (Step.CONFIRM_BOOKING, "08:00", w.now)
+    assert w.last(fx.Book) == [], "nothing is booked before the resident has seen office, day and time"
+    w(ev.Press(ev.BACK), after=2)  # another time after all
+    assert (w.s.step, w.s.time, w.s.day, w.s.entered_at) == (Step.CHOOSE_TIME, None, "2026-09-23", w.now)
+    w(ev.Press(ev.CHOOSE_TIME, "08:00"))(ev.Press(ev.CHOOSE_TIME, "09:00"))  # not on the review screen
+    assert (w.s.step, w.s.time) == (Step.CONFIRM_BOOKING, "08:00")
+    w(ev.Press(ev.CONFIRM), after=3)
     assert (w.s.step, w.s.entered_at) == (Step.BOOKING, w.now)
     assert w.last(fx.Book) == [fx.Book(w.s.visit, NIK, OFFICES[2], "2026-09-23", "08:00")]
+
+
+def test_confirm_books_only_with_office_day_time_and_nik():
+    w = at_choose_office()(ev.Press(ev.CHOOSE_OFFICE, "KEC-04"))
+    w(ev.SlotsLoaded(w.s.visit, SLOTS))(ev.Press(ev.CHOOSE_DAY, "2026-09-22"))(ev.Press(ev.CHOOSE_TIME, "09:00"))
+    assert w.s.step == Step.CONFIRM_BOOKING
+    for s in (replace(w.s, office=None), replace(w.s, day=None), replace(w.s, time=None), replace(w.s, nik=None)):
+        assert machine.step(s, ev.Press(ev.CONFIRM), w.now, CFG) == (s, ())
+    w(ev.Press(ev.FINISH))(ev.Press(ev.CHOOSE_TIME, "08:00"))  # neither is on this screen
+    assert (w.s.step, w.s.time) == (Step.CONFIRM_BOOKING, "09:00")
 
 
 def test_fresh_slots_on_the_time_screen_replace_the_old_ones():
@@ -193,11 +211,11 @@ def test_booking_answers_with_their_times_and_journal():
     assert (w.s.step, w.s.notice, w.s.entered_at) == (Step.CHOOSE_OFFICE, Reason.NO_SLOTS, w.now)
     w(ev.Press(ev.CHOOSE_OFFICE, "KEC-04"))(ev.SlotsLoaded(w.s.visit, SLOTS), after=2)
     assert (w.s.step, w.s.entered_at) == (Step.CHOOSE_DAY, w.now)
-    w(ev.Press(ev.CHOOSE_DAY, "2026-09-22"))(ev.Press(ev.CHOOSE_TIME, "09:00")).clear()
+    w(ev.Press(ev.CHOOSE_DAY, "2026-09-22"))(ev.Press(ev.CHOOSE_TIME, "09:00"))(ev.Press(ev.CONFIRM)).clear()
     w(ev.BookingDone(w.s.visit, None, Reason.SLOT_TAKEN), after=2)
-    assert (w.s.step, w.s.notice, w.s.entered_at) == (Step.CHOOSE_TIME, Reason.SLOT_TAKEN, w.now)
+    assert (w.s.step, w.s.notice, w.s.time, w.s.entered_at) == (Step.CHOOSE_TIME, Reason.SLOT_TAKEN, None, w.now)
     assert w.effects == [fx.LoadSlots(w.s.visit, "KEC-04")]
-    w(ev.Press(ev.CHOOSE_TIME, "09:00")).clear()
+    w(ev.Press(ev.CHOOSE_TIME, "09:00"))(ev.Press(ev.CONFIRM)).clear()
     booking = Booking("B0001", OFFICES[2], "2026-09-22", "09:00", provisional=True)
     w(ev.BookingDone(w.s.visit, booking), after=2)
     assert (w.s.step, w.s.booking, w.s.entered_at) == (Step.BOOKED, booking, w.now)
@@ -211,7 +229,7 @@ def test_a_booking_that_fails_is_refused_with_its_reason_or_booking_failed():
         assert w.s.step == Step.BOOKING
         w(ev.OfficesLoaded(w.s.visit, OFFICES))(ev.Press(ev.CHOOSE_OFFICE, "KEC-04"))
         w(ev.SlotsLoaded(w.s.visit, SLOTS))(ev.Press(ev.CHOOSE_DAY, "2026-09-22"))(ev.Press(ev.CHOOSE_TIME, "09:00"))
-        w(ev.BookingDone(w.s.visit, None, reason), after=2)
+        w(ev.Press(ev.CONFIRM))(ev.BookingDone(w.s.visit, None, reason), after=2)
         assert (w.s.step, w.s.reason, w.s.entered_at) == (Step.REFUSED, expected, w.now)
 
 
@@ -268,24 +286,29 @@ def test_three_failed_faces_are_refused_with_the_operator_called():
     assert w.last(fx.CallOperator) == [fx.CallOperator("face", "face_mismatch")]
     assert len(w.last(fx.StartFaceCheck)) == CFG.max_face_attempts  # the first, then one per retry asked for
     refused = [e for e in w.effects if isinstance(e, fx.Journal) and e.kind == "refused"]
-    assert refused == [fx.Journal("refused", {"reason": "face_mismatch", "step": "face", "nik": mask_nik(NIK)})]
+    ref = w.s.reference
+    assert refused == [
+        fx.Journal("refused", {"reason": "face_mismatch", "step": "face", "ref": ref, "nik": mask_nik(NIK)})
+    ]
 
 
 def test_refusals_journal_reason_step_and_the_masked_nik_only_when_known():
     w = Walker()(ev.TicketScanned(TicketRefusal(TicketReason.EXPIRED, "00aa")), after=2)
     assert (w.s.step, w.s.reason, w.s.visit, w.s.entered_at) == (Step.REFUSED, Reason.TICKET_EXPIRED, 1, w.now)
-    assert w.effects == [fx.Journal("ticket_refused", {"reason": "ticket_expired", "ticket": "00aa"})]
+    assert w.effects == [
+        fx.Journal("ticket_refused", {"reason": "ticket_expired", "ticket": "00aa", "ref": w.s.reference})
+    ]
     w = Walker()(ev.TicketScanned(ticket()))(ev.NikRead(NIK, "typed")).clear()
     w(ev.LookupDone(w.s.visit, Lookup(CardStatus.NOT_FOUND)), after=2)
     assert (w.s.step, w.s.reason, w.s.entered_at) == (Step.REFUSED, Reason.NOT_FOUND, w.now)
     assert w.s.lookup == Lookup(CardStatus.NOT_FOUND)
     assert w.effects == [
         fx.Journal("lookup", {"status": "not_found", "stale": False}),
-        fx.Journal("refused", {"reason": "not_found", "step": "lookup", "nik": mask_nik(NIK)}),
+        fx.Journal("refused", {"reason": "not_found", "step": "lookup", "ref": w.s.reference, "nik": mask_nik(NIK)}),
     ]
     w = Walker()(ev.TicketScanned(ticket()))(ev.CardInserted("04AA")).clear()
     w(ev.ChipResolved(w.s.visit, None))
-    assert w.effects == [fx.Journal("refused", {"reason": "card_unknown", "step": "lookup"})]
+    assert w.effects == [fx.Journal("refused", {"reason": "card_unknown", "step": "lookup", "ref": w.s.reference})]
 
 
 # -- the kiosk's day, entering a step, ending a visit ---------------------------------------------
@@ -423,7 +446,7 @@ def test_an_open_slot_times_out_exactly_at_its_limit_and_not_before():
     assert w.now - entered == CFG.release_timeout_s
     assert (w.s.step, w.s.reason, w.s.entered_at) == (Step.REFUSED, Reason.VAULT_FAULT, w.now)
     assert w.effects == [
-        fx.Journal("refused", {"reason": "vault_fault", "step": "release", "nik": mask_nik(NIK)}),
+        fx.Journal("refused", {"reason": "vault_fault", "step": "release", "ref": w.s.reference, "nik": mask_nik(NIK)}),
         fx.CallOperator("release", "release_timeout"),
     ]
 
@@ -438,7 +461,9 @@ def test_a_busy_step_times_out_exactly_at_its_limit_and_not_before():
     assert w.now - entered == CFG.busy_timeout_s
     assert (w.s.step, w.s.reason, w.s.entered_at) == (Step.REFUSED, Reason.SERVICE_UNAVAILABLE, w.now)
     assert w.effects == [
-        fx.Journal("refused", {"reason": "service_unavailable", "step": "lookup", "nik": mask_nik(NIK)})
+        fx.Journal(
+            "refused", {"reason": "service_unavailable", "step": "lookup", "ref": w.s.reference, "nik": mask_nik(NIK)}
+        )
     ]
 
 
@@ -497,7 +522,7 @@ def test_a_nik_that_does_not_match_the_ticket_is_kept_on_the_refusal_with_its_so
     w = at_nik_entry()
     w(ev.NikRead(OTHER_NIK, "typed"), after=2)
     assert (w.s.step, w.s.nik, w.s.nik_source, w.s.entered_at) == (Step.REFUSED, OTHER_NIK, "typed", w.now)
-    data = {"reason": "nik_mismatch", "step": "nik_entry", "nik": mask_nik(OTHER_NIK)}
+    data = {"reason": "nik_mismatch", "step": "nik_entry", "ref": w.s.reference, "nik": mask_nik(OTHER_NIK)}
     assert mask_nik(OTHER_NIK) != mask_nik(NIK) and w.effects == [fx.Journal("refused", data)]
 
 
@@ -512,7 +537,9 @@ def test_the_chip_s_nik_is_taken_as_parsed_and_one_that_does_not_parse_is_a_mism
     w = Walker()(ev.TicketScanned(ticket()))(ev.CardInserted("04AA")).clear()
     w(ev.ChipResolved(w.s.visit, "1234"), after=2)
     assert (w.s.step, w.s.reason, w.s.nik, w.s.nik_source) == (Step.REFUSED, Reason.NIK_MISMATCH, "1234", "chip")
-    assert w.effects == [fx.Journal("refused", {"reason": "nik_mismatch", "step": "lookup", "nik": "****"})]
+    assert w.effects == [
+        fx.Journal("refused", {"reason": "nik_mismatch", "step": "lookup", "ref": w.s.reference, "nik": "****"})
+    ]
 
 
 def test_an_unknown_or_unreachable_chip_is_answered_at_the_time_it_comes():
@@ -530,8 +557,13 @@ def test_an_unknown_or_unreachable_chip_is_answered_at_the_time_it_comes():
 
 
 def test_each_lookup_answer_is_kept_on_the_session_with_exactly_its_effects():
-    refused = fx.Journal("refused", {"reason": "service_unavailable", "step": "lookup", "nik": mask_nik(NIK)})
-    answers: list[tuple[Lookup, Step, list[fx.Effect]]] = [
+    def refused(visit: int, now: float) -> fx.Journal:
+        ref = refusal_reference(visit, now, Reason.SERVICE_UNAVAILABLE)
+        return fx.Journal(
+            "refused", {"reason": "service_unavailable", "step": "lookup", "ref": ref, "nik": mask_nik(NIK)}
+        )
+
+    answers: list[tuple[Lookup, Step, list[fx.Effect | Callable[[int, float], fx.Effect]]]] = [
         (Lookup(CardStatus.COLLECTED, "C00001", 4), Step.STATUS, []),
         (Lookup(CardStatus.NEVER_RECORDED), Step.BOOKING, [fx.LoadOffices(1)]),
         (Lookup(CardStatus.UNAVAILABLE, stale=True), Step.REFUSED, [refused]),
@@ -543,7 +575,7 @@ def test_each_lookup_answer_is_kept_on_the_session_with_exactly_its_effects():
         w(ev.LookupDone(w.s.visit, lookup), after=2)
         assert (w.s.step, w.s.lookup, w.s.entered_at) == (expected, lookup, w.now)
         journal = fx.Journal("lookup", {"status": lookup.status.value, "stale": lookup.stale})
-        assert w.effects == [journal, *effects]
+        assert w.effects == [journal, *(e(w.s.visit, w.now) if callable(e) else e for e in effects)]
 
 
 # -- the face check -----------------------------------------------------------------------------------
@@ -556,10 +588,11 @@ def test_a_face_step_without_a_card_and_slot_to_release_is_refused_whatever_come
         s = replace(face, lookup=lookup)
         now = w.now + 2
         session, effects = step(s, ev.FaceChecked(s.visit, True, True, 0.3), now, CFG)
-        refused = replace(s, step=Step.REFUSED, reason=Reason.SERVICE_UNAVAILABLE, entered_at=now, last_activity=now)
-        assert session == refused
+        ref = refusal_reference(s.visit, now, Reason.SERVICE_UNAVAILABLE)
+        reason = Reason.SERVICE_UNAVAILABLE
+        assert session == replace(s, step=Step.REFUSED, reason=reason, reference=ref, entered_at=now, last_activity=now)
         assert effects == (
-            fx.Journal("refused", {"reason": "service_unavailable", "step": "face", "nik": mask_nik(NIK)}),
+            fx.Journal("refused", {"reason": "service_unavailable", "step": "face", "ref": ref, "nik": mask_nik(NIK)}),
         )
 
 

@@ -68,7 +68,8 @@ def book(world, clock, r):
     assert s.step == Step.CHOOSE_OFFICE, s
     s = world.kiosk.dispatch(ev.Press(ev.CHOOSE_OFFICE, s.offices[0].office_id))
     s = world.kiosk.dispatch(ev.Press(ev.CHOOSE_DAY, s.days[0]))
-    s = world.kiosk.dispatch(ev.Press(ev.CHOOSE_TIME, s.times[0].time))
+    world.kiosk.dispatch(ev.Press(ev.CHOOSE_TIME, s.times[0].time))
+    s = world.kiosk.dispatch(ev.Press(ev.CONFIRM))
     return s
 
 
@@ -118,7 +119,8 @@ def test_an_exhausted_lease_says_so(world, clock) -> None:
     other = {"booking_id": "other", "nik": r2.nik, "office_id": office.office_id, "day": day, "time": time}
     while world.store.book_on_lease({**other, "booking_id": f"other-{clock()}"}):
         clock.advance(1)
-    s = world.kiosk.dispatch(ev.Press(ev.CHOOSE_TIME, time))
+    world.kiosk.dispatch(ev.Press(ev.CHOOSE_TIME, time))
+    s = world.kiosk.dispatch(ev.Press(ev.CONFIRM))
     assert s.step == Step.CHOOSE_TIME and s.notice.value == "offline_full"
 
 

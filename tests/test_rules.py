@@ -72,6 +72,7 @@ def test_the_cancel_button_shows_only_where_no_finish_button_says_it_better():
         Step.CHOOSE_OFFICE,
         Step.CHOOSE_DAY,
         Step.CHOOSE_TIME,
+        Step.CONFIRM_BOOKING,
         Step.BOOKING,
         Step.OPERATOR_PIN,
     }

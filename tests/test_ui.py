@@ -103,7 +103,17 @@ def test_booking_path_with_typed_nik(ui):
     touch(next(reversed(screen(app).ids.grid.children)))
     wait_for(app, Step.CHOOSE_TIME)
     shoot(app, "11-choose-time", walk="pi-touch-2-7")
+    first_time = next(reversed(screen(app).ids.grid.children))
+    touch(first_time)
+    wait_for(app, Step.CONFIRM_BOOKING)
+    shoot(app, "11b-confirm-booking", walk="pi-touch-2-7")
+    assert screen(app).ids.office.text and first_time.value in screen(app).ids.when.text
+    touch(screen(app).ids.back)  # another time after all
+    wait_for(app, Step.CHOOSE_TIME)
+    assert app.kiosk.session.time is None
     touch(next(reversed(screen(app).ids.grid.children)))
+    wait_for(app, Step.CONFIRM_BOOKING)
+    touch(screen(app).ids.confirm)
     wait_for(app, Step.BOOKED)
     assert screen(app).code.startswith("B")
     shoot(app, "12-booked", walk="pi-touch-2-7")
@@ -285,6 +295,7 @@ def test_every_screen_was_photographed_in_both_languages():
         "09-choose-office",
         "10-choose-day",
         "11-choose-time",
+        "11b-confirm-booking",
         "12-booked",
         "13-status",
         "14-refused",

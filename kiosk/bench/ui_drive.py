@@ -173,7 +173,8 @@ class Walker:
                 if self.session.step == Step.CHOOSE_DAY:
                     break
             self.press(ev.CHOOSE_DAY, self.rng.choice(self.session.days), Step.CHOOSE_TIME)
-            self.press(ev.CHOOSE_TIME, self.rng.choice(self.session.times).time, Step.BOOKED)
+            self.press(ev.CHOOSE_TIME, self.rng.choice(self.session.times).time, Step.CONFIRM_BOOKING)
+            self.press(ev.CONFIRM, "", Step.BOOKED)
             self.finish()
         elif kind == "status":
             r = self.rng.choice(self.asking)

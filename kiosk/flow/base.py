@@ -74,10 +74,24 @@ def end(s: Session, now: float, kind: str, **data: object) -> Result:
 
 
 def refuse(s: Session, now: float, reason: Reason, *extra: Effect) -> Result:
-    data: dict[str, object] = {"reason": reason.value, "step": s.step.value}
+    """The refusal screen with its reason and reference code; the journal has both."""
+    ref = refusal_reference(s.visit, now, reason)
+    data: dict[str, object] = {"reason": reason.value, "step": s.step.value, "ref": ref}
     if s.nik:
         data["nik"] = mask_nik(s.nik)
-    return goto(s, Step.REFUSED, now, reason=reason), (Journal("refused", data), *extra)
+    return goto(s, Step.REFUSED, now, reason=reason, reference=ref), (Journal("refused", data), *extra)
+
+
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out over a counter
+
+
+def refusal_reference(visit: int, now: float, reason: Reason) -> str:
+    """A short code for one refusal ("KQ7-M3P"), shown to the resident and journaled, so that staff find
+    the visit with `kiosk audit find CODE`. From the visit, the moment and the reason: 30 bits, unique enough
+    among one kiosk's refusals (a collision shows both rows)."""
+    digest = int.from_bytes(hashlib.sha256(f"{visit}/{now:.3f}/{reason.value}".encode()).digest()[:4], "big")
+    chars = [REFERENCE_ALPHABET[(digest >> (5 * i)) & 31] for i in range(6)]
+    return "".join(chars[:3]) + "-" + "".join(chars[3:])
 
 
 def handover_code(ticket: Ticket | None, card_id: str) -> str:

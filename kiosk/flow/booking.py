@@ -1,4 +1,5 @@
-"""The booking steps of the flow: offices (the resident's own kecamatan first), day, time, the booking."""
+"""The booking steps of the flow: offices (the resident's own kecamatan first), day, time, a last look at
+all three, the booking."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def on_booking(s: Session, e: ev.Event, now: float, cfg: FlowConfig) -> Result:
             }
             return goto(s, Step.BOOKED, now, booking=e.booking), (Journal("booked", data),)
         if e.reason in (Reason.SLOT_TAKEN, Reason.OFFLINE_FULL) and s.office:
-            s2 = replace(goto(s, Step.CHOOSE_TIME, now), notice=e.reason)
+            s2 = replace(goto(s, Step.CHOOSE_TIME, now, time=None), notice=e.reason)
             return s2, (LoadSlots(s.visit, s.office.office_id),)
         return refuse(s, now, e.reason or Reason.BOOKING_FAILED)
     return s, ()
@@ -72,9 +73,18 @@ def on_choose_time(s: Session, e: ev.Event, now: float, cfg: FlowConfig) -> Resu
     if isinstance(e, ev.SlotsLoaded) and is_result_for(s, e):
         return replace(s, slots=e.slots), ()
     if isinstance(e, ev.Press):
-        chosen = any(t.time == e.value for t in s.times)
-        if e.action == ev.CHOOSE_TIME and chosen and s.office and s.day and s.nik:
-            return goto(s, Step.BOOKING, now), (Book(s.visit, s.nik, s.office, s.day, e.value),)
+        if e.action == ev.CHOOSE_TIME and any(t.time == e.value for t in s.times):
+            return goto(s, Step.CONFIRM_BOOKING, now, time=e.value), ()
         if e.action == ev.BACK:
             return goto(s, Step.CHOOSE_DAY, now), ()
+    return s, ()
+
+
+def on_confirm_booking(s: Session, e: ev.Event, now: float, cfg: FlowConfig) -> Result:
+    """Office, day and time once more: Yes books it, Back returns to the times of that day."""
+    if isinstance(e, ev.Press):
+        if e.action == ev.CONFIRM and s.office and s.day and s.time and s.nik:
+            return goto(s, Step.BOOKING, now), (Book(s.visit, s.nik, s.office, s.day, s.time),)
+        if e.action == ev.BACK:
+            return goto(s, Step.CHOOSE_TIME, now, time=None), ()
     return s, ()

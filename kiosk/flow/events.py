@@ -193,6 +193,7 @@ PRINT = "print"
 CHOOSE_OFFICE = "choose_office"
 CHOOSE_DAY = "choose_day"
 CHOOSE_TIME = "choose_time"
+CONFIRM = "confirm"  # yes, book this
 RETRY_FACE = "retry_face"
 LOAD = "load"  # operator: start loading cards
 UNLOAD = "unload"  # operator: take out the next card due
@@ -209,6 +210,7 @@ PRESS_ACTIONS = (
     CHOOSE_OFFICE,
     CHOOSE_DAY,
     CHOOSE_TIME,
+    CONFIRM,
     RETRY_FACE,
     LOAD,
     UNLOAD,

@@ -8,7 +8,17 @@ from dataclasses import replace
 
 from kiosk.flow import booking, operator
 from kiosk.flow import events as ev
-from kiosk.flow.base import FlowConfig, Result, end, goto, handover_code, is_result_for, refuse, start
+from kiosk.flow.base import (
+    FlowConfig,
+    Result,
+    end,
+    goto,
+    handover_code,
+    is_result_for,
+    refusal_reference,
+    refuse,
+    start,
+)
 from kiosk.flow.booking import sort_offices
 from kiosk.flow.effects import (
     CallOperator,
@@ -108,8 +118,10 @@ def _on_idle(s: Session, e: ev.Event, now: float, cfg: FlowConfig) -> Result:
         return s, ()
     r = e.result
     if not isinstance(r, Ticket):
-        s2 = goto(replace(s, visit=s.visit + 1), Step.REFUSED, now, reason=Reason(r.reason.value))
-        return s2, (Journal("ticket_refused", {"reason": r.reason.value, "ticket": r.ticket_id}),)
+        reason = Reason(r.reason.value)
+        ref = refusal_reference(s.visit + 1, now, reason)
+        s2 = goto(replace(s, visit=s.visit + 1), Step.REFUSED, now, reason=reason, reference=ref)
+        return s2, (Journal("ticket_refused", {"reason": r.reason.value, "ticket": r.ticket_id, "ref": ref}),)
     s2 = goto(replace(s, visit=s.visit + 1, help_called=False), Step.CARD, now, ticket=r)
     data = {"ticket": r.ticket_id, "service": r.service.name.lower()}
     return s2, (ConsumeTicket(r.ticket_id), Journal("ticket_accepted", data))
@@ -270,6 +282,7 @@ _HANDLERS = {
     Step.CHOOSE_OFFICE: booking.on_choose_office,
     Step.CHOOSE_DAY: booking.on_choose_day,
     Step.CHOOSE_TIME: booking.on_choose_time,
+    Step.CONFIRM_BOOKING: booking.on_confirm_booking,
     Step.HANDED_OVER: _on_done,
     Step.BOOKED: _on_done,
     Step.STATUS: _on_done,

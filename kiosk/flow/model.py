@@ -22,6 +22,7 @@ class Step(StrEnum):
     CHOOSE_OFFICE = "choose_office"
     CHOOSE_DAY = "choose_day"
     CHOOSE_TIME = "choose_time"
+    CONFIRM_BOOKING = "confirm_booking"  # office, day and time shown once more before the booking is made
     BOOKING = "booking"  # busy: loading slots / booking
     BOOKED = "booked"  # booking slip
     STATUS = "status"  # where the card stands
@@ -150,6 +151,7 @@ class Session:
     help_called: bool = False
     notice: Reason | None = None  # a hint shown on the current screen ("try again")
     reason: Reason | None = None  # set on REFUSED
+    reference: str | None = None  # set on REFUSED: the code staff find the refusal by in the journal
     ticket: Ticket | None = None
     nik: str | None = None
     nik_source: str | None = None  # chip | ocr | typed
@@ -161,6 +163,7 @@ class Session:
     office: Office | None = None
     slots: tuple[Slot, ...] = ()
     day: str | None = None
+    time: str | None = None  # the chosen time, while the booking is confirmed
     booking: Booking | None = None
     handover_code: str | None = None
     operator: str | None = None  # the staff member's name in operator mode

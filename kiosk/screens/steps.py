@@ -169,6 +169,18 @@ class ChooseTimeScreen(ChoiceScreen):
         self.choices = [(t.time, t.time, str(t.remaining)) for t in s.times]
 
 
+class ConfirmBookingScreen(StepScreen):
+    """Office, day and time once more before anything is booked: Yes books it, Back changes the time."""
+
+    office = StringProperty("")
+    day = StringProperty("")
+    time = StringProperty("")
+
+    def show(self, s: Session) -> None:
+        self.office = s.office.name if s.office else ""
+        self.day, self.time = s.day or "", s.time or ""
+
+
 class BookedScreen(StepScreen):
     """The booking slip."""
 
@@ -214,7 +226,7 @@ class RefusedScreen(StepScreen):
         if s.reason:
             self.what_msgid, self.next_msgid = REASONS[s.reason]
         self.officer_called = s.help_called
-        self.reference = ""
+        self.reference = s.reference or ""
 
 
 SPOKEN = ("Title", "Notice")  # the kv classes whose text is the screen's instruction (and what went wrong)
@@ -244,6 +256,7 @@ STEP_NUMBERS: dict[Step, int] = {
     Step.CHOOSE_OFFICE: 3,
     Step.CHOOSE_DAY: 3,
     Step.CHOOSE_TIME: 3,
+    Step.CONFIRM_BOOKING: 3,
     Step.BOOKING: 4,
     Step.RELEASE: 4,
     Step.TAP_NEW: 4,
@@ -261,6 +274,7 @@ SCREENS: dict[Step, type[StepScreen]] = {
     Step.CHOOSE_OFFICE: ChooseOfficeScreen,
     Step.CHOOSE_DAY: ChooseDayScreen,
     Step.CHOOSE_TIME: ChooseTimeScreen,
+    Step.CONFIRM_BOOKING: ConfirmBookingScreen,
     Step.BOOKING: BusyScreen,
     Step.BOOKED: BookedScreen,
     Step.STATUS: StatusScreen,

@@ -127,6 +127,8 @@ class Visitor:
             self.press(ev.CHOOSE_DAY, self.rng.choice(self.w.kiosk.session.days))
         if self.w.kiosk.session.step == Step.CHOOSE_TIME:
             self.press(ev.CHOOSE_TIME, self.rng.choice(self.w.kiosk.session.times).time)
+        if self.w.kiosk.session.step == Step.CONFIRM_BOOKING:
+            self.press(ev.CONFIRM)
         self.finish()
 
     def status(self, r: Resident) -> None:

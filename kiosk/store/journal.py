@@ -16,6 +16,7 @@ from kiosk.store.base import Database, Tx
 from kiosk.store.outbox import enqueue_row
 
 GENESIS = "0" * 64
+VISIT_STARTS = ("ticket_accepted", "ticket_refused", "operator_card")  # the journal kinds a visit begins with
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
@@ -86,6 +87,22 @@ class Journal(Database):
         """Sequence number and hash of the newest row (sent in heartbeats to anchor the chain)."""
         row = self._row("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1")
         return (row[0], row[1]) if row else (0, GENESIS)
+
+    def journal_visit(self, ref: str) -> list[tuple[int, float, str, dict[str, Any]]]:
+        """The rows of the visit a refusal's reference code names (its start to the refusal), oldest first;
+        [] when no row carries that code. Several refusals with one code: the newest."""
+        row = self._row(
+            "SELECT seq FROM journal WHERE json_extract(data, '$.ref') = ? ORDER BY seq DESC LIMIT 1", (ref.upper(),)
+        )
+        if row is None:
+            return []
+        marks = ",".join("?" * len(VISIT_STARTS))
+        start = self._row(f"SELECT MAX(seq) FROM journal WHERE seq <= ? AND kind IN ({marks})", (row[0], *VISIT_STARTS))
+        first = start[0] if start and start[0] is not None else row[0]
+        rows = self._rows(
+            "SELECT seq, ts, kind, data FROM journal WHERE seq BETWEEN ? AND ? ORDER BY seq", (first, row[0])
+        )
+        return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
     def verify_journal(self) -> list[AuditProblem]:
         """Recompute the hash chain; every edited, deleted or inserted row shows up as a problem."""
