@@ -114,6 +114,7 @@ class KioskApp(App):
         self._camera: threading.Thread | None = None
         self.sm: ScreenManager | None = None
         self.idle_display: IdleDisplay | None = None
+        self._idle = True
         look.use(kiosk.cfg.display)
         drop_colour_handlers()
         self.speech_on = kiosk.cfg.speech.enabled
@@ -201,6 +202,9 @@ class KioskApp(App):
         self.can_cancel = offers_cancel(s.step)
         self.step_number = STEP_NUMBERS.get(s.step, 0)
         idle = s.step == Step.IDLE
+        if idle and not self._idle:
+            self._visit_ended()
+        self._idle = idle
         if self.idle_display is not None:
             self.idle_display.follow(idle)
         Clock.schedule_once(lambda _dt: self.speak_screen(), 0.1)  # after the screen has its new texts
@@ -236,10 +240,16 @@ class KioskApp(App):
             self.warning.seconds = max(0, round(left))
 
     def toggle_accessible(self) -> None:
-        """Larger text, high contrast and speech on (or back). It stays on until switched back on the idle screen."""
+        """Larger text, high contrast and speech on (or back), from the idle screen's corner. It lasts for the
+        visit that follows: when the kiosk returns to idle the next resident starts from the default."""
         look.large = not look.large
         if look.large:
             self.speech_on = True
+
+    def _visit_ended(self) -> None:
+        """Back to idle after a visit (or operator mode): the accessible mode off and speech as configured."""
+        look.large = False
+        self.speech_on = self.kiosk.cfg.speech.enabled
 
     def listen_again(self) -> None:
         """Say this screen's instruction again (and turn speech on: a tap on the loudspeaker asks for it)."""

@@ -134,3 +134,18 @@ def test_backlight_dims_at_night_only_while_nobody_uses_the_kiosk(ui):
     finally:
         clock.now = saved  # later tests issue tickets on the real clock
         pump(TICK_S)
+
+
+def test_accessible_mode_ends_with_the_visit(ui):
+    app, world, clock = ui
+    use_size(WALK)
+    idle_screen(app)
+    app.speech_on = False  # a resident before muted it
+    touch(app.root.ids.accessible)
+    assert look.large and app.speech_on
+    visit(app, world, clock)
+    assert look.large, "it lasts through the visit"
+    cancel(app)
+    assert not look.large, "the next resident starts from the default"
+    assert app.speech_on == app.kiosk.cfg.speech.enabled
+    assert app.root.ids.accessible.text == tr(app.lang, "Larger text")
