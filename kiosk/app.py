@@ -115,7 +115,7 @@ class KioskApp(App):
         self.sm: ScreenManager | None = None
         self.idle_display: IdleDisplay | None = None
         self._idle = True
-        look.use(kiosk.cfg.display)
+        look.use(kiosk.cfg.display, *kiosk.cfg.display.mounted_size)
         drop_colour_handlers()
         self.speech_on = kiosk.cfg.speech.enabled
         self._said = ""
@@ -138,6 +138,7 @@ class KioskApp(App):
         assert isinstance(idle, IdleScreen)
         shown = self.idle_display = IdleDisplay(k.cfg, k.parts.backlight, k.clock, idle, root)
         Clock.schedule_interval(lambda _dt: shown.keep(), 1.0)  # idle pages, drift, backlight
+        Window.bind(rotation=self._rotated)
         trigger = Clock.create_trigger(lambda _dt: self.kiosk.pump())
         self.kiosk.wakeup = trigger
         self.kiosk.listeners.append(self._on_session)
@@ -169,7 +170,13 @@ class KioskApp(App):
         if watchdog.interval_s:
             Clock.schedule_interval(lambda _dt: watchdog.ping(), watchdog.interval_s)
 
+    def _rotated(self, _window: object, _rotation: int) -> None:
+        """The picture was turned: lay out for the window's new shape (a landscape panel mounted portrait
+        lays out as portrait)."""
+        look.use(self.kiosk.cfg.display, *Window.size)
+
     def on_stop(self) -> None:
+        Window.unbind(rotation=self._rotated)
         self._halt.set()
         if self._camera is not None:
             self._camera.join(timeout=2)
@@ -287,13 +294,17 @@ class KioskApp(App):
             viewer.show_frame(self.kiosk.last_frame)
 
 
-def window_setup(windowed: bool, width: int, height: int) -> None:
+def window_setup(windowed: bool, width: int, height: int, rotation: int = 0) -> None:
+    """The window: `width` x `height` (the panel's own pixels) or full screen, its picture turned by
+    `rotation` degrees (Kivy turns touches with it)."""
+    Window.rotation = 0
     if windowed:
         Window.size = (width, height)
     else:
         Window.fullscreen = "auto"
         Window.show_cursor = False
-    log.info("window %s, dpi %.0f", Window.size, Metrics.dpi)
+    Window.rotation = rotation
+    log.info("window %s, rotation %d, dpi %.0f", Window.size, rotation, Metrics.dpi)
 
 
 def run_kiosk(cfg: KioskConfig, parts: Parts, health: Health, windowed: bool = False) -> int:
@@ -325,7 +336,8 @@ def run_kiosk(cfg: KioskConfig, parts: Parts, health: Health, windowed: bool = F
 
         ops = OpsServer(kiosk)
         log.info("metrics and health at %s", ops.start(*cfg.ops_listen))
-    window_setup(windowed or not cfg.display.fullscreen, cfg.display.width, cfg.display.height)
+    display = cfg.display
+    window_setup(windowed or not display.fullscreen, display.width, display.height, display.rotation)
     try:
         KioskApp(kiosk).run()
     finally:

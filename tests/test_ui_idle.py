@@ -4,8 +4,11 @@ ends with the visit, and touches reach the buttons on a rotated panel (helpers i
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from kivy.core.window import Window
+from kivy.tests.common import UnitTestTouch
 
 from kiosk.flow.model import Step
 from kiosk.hardware.backlight import SimBacklight
@@ -149,3 +152,59 @@ def test_accessible_mode_ends_with_the_visit(ui):
     assert not look.large, "the next resident starts from the default"
     assert app.speech_on == app.kiosk.cfg.speech.enabled
     assert app.root.ids.accessible.text == tr(app.lang, "Larger text")
+
+
+def panel_touch(widget) -> None:
+    """Touch the widget's centre where the panel itself reports it: in the panel's own (unturned) pixels, as
+    0-1 fractions, which Kivy turns by Window.rotation into window coordinates. (UnitTestTouch(x, y) takes
+    x, y as fractions of the window's turned size in the panel's frame, so uikit's touch() at window
+    coordinates lands elsewhere on a turned panel.)"""
+    x, y = widget.to_window(*widget.center)
+    xm, ym = (v - 1.0 for v in Window.system_size)
+    nx, ny = {
+        0: (x / xm, y / ym),
+        90: (1 - y / xm, x / ym),
+        180: (1 - x / xm, 1 - y / ym),
+        270: (y / xm, 1 - x / ym),
+    }[Window.rotation]
+    t = UnitTestTouch(0, 0)
+    t.sx, t.sy = nx, ny
+    t.touch_down()
+    pump(0.05)
+    t.touch_up()
+    pump(0.2)
+
+
+@contextmanager
+def turned(degrees: int):
+    """The 10.1" landscape panel mounted turned by `degrees`; rotation 0 and the walk size afterwards."""
+    use_size("10.1-1280x800")
+    try:
+        Window.rotation = degrees
+        pump(0.3)
+        yield
+    finally:
+        Window.rotation = 0
+        use_size(WALK)
+        pump(0.3)
+
+
+@pytest.mark.parametrize("degrees", [90, 270])
+def test_a_landscape_panel_mounted_portrait_lays_out_portrait_and_takes_touches(ui, degrees):
+    app, _world, _clock = ui
+    idle_screen(app)
+    with turned(degrees):
+        assert Window.size == (800, 1280) and tuple(app.root.size) == (800, 1280)
+        assert look.portrait, "laid out as the resident sees it"
+        assert layout_problems(app.root, Window.size) == []
+        button = app.root.ids.accessible
+        presses: list[object] = []
+        button.bind(on_press=presses.append)
+        try:
+            panel_touch(button)
+            assert presses == [button] and look.large, "the touch reached the button under the finger"
+            panel_touch(button)
+        finally:
+            button.unbind(on_press=presses.append)
+        assert len(presses) == 2 and not look.large
+    assert Window.rotation == 0 and not look.portrait and tuple(app.root.size) == (1280, 800)
