@@ -16,9 +16,20 @@ from kiosk.hardware.printer import Printer, PrinterState
 from kiosk.health import Health, State, Status
 from kiosk.i18n import N_
 from kiosk.runner.loop import Counters
-from kiosk.runner.vaultdesk import VaultDesk
-from kiosk.store import Store
+from kiosk.runner.vaultdesk import VaultDesk, slot_alarm
+from kiosk.store import InventoryCard, Store
 from kiosk.sync.worker import SyncWorker
+
+
+@dataclass(frozen=True)
+class SlotFacts:
+    """One vault slot as staff see it: the card it holds (the card id's last 4 characters, never a NIK),
+    when that card is due to come out uncollected (epoch seconds), and whether the slot has an alarm."""
+
+    slot: int
+    card: str = ""  # "" when the slot holds no card
+    due: float | None = None
+    alarm: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,7 @@ class StatusSnapshot:
     errors: int = 0
     journal_seq: int = 0
     journal_head: str = ""
+    slots: tuple[SlotFacts, ...] = ()  # every slot of the vault, in slot order (operator mode's grid)
 
     @property
     def overall(self) -> State:
@@ -113,11 +125,12 @@ class StatusBoard:
     def snapshot(self) -> StatusSnapshot:
         seq, head = self.store.journal_head()
         alarms = tuple(self.store.alarms())
+        inventory = self.store.inventory()
         return StatusSnapshot(
             kiosk_id=self.kiosk_id,
             components=self.health.snapshot(),
             outbox_pending=self.store.pending_count(),
-            vault_cards=len(self.store.inventory()),
+            vault_cards=len(inventory),
             vault_slots=self.vault.vault.slot_count,
             alarms=alarms,
             releases_stopped=self.vault.releases_stopped(),
@@ -129,6 +142,22 @@ class StatusBoard:
             errors=self.counters.errors,
             journal_seq=seq,
             journal_head=head,
+            slots=self.slot_facts(inventory, alarms),
+        )
+
+    def slot_facts(self, inventory: list[InventoryCard], alarms: tuple[str, ...]) -> tuple[SlotFacts, ...]:
+        """Every slot with its card, due date and alarm. The due date is the vault desk's uncollected-card
+        rule (VaultDesk.due_for_unload: loaded `unload_after_s` ago), read from the desk's own setting."""
+        cards = {c.slot: c for c in inventory}
+        return tuple(
+            SlotFacts(
+                slot=n,
+                card=card.card_id[-4:] if card else "",
+                due=card.loaded + self.vault.unload_after_s if card else None,
+                alarm=slot_alarm(n) in alarms,
+            )
+            for n in range(1, self.vault.vault.slot_count + 1)
+            for card in (cards.get(n),)
         )
 
     def probe_printer(self) -> PrinterState:
