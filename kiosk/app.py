@@ -66,15 +66,6 @@ def load_kv(demo: bool = False) -> None:
             Builder.load_file(str(path))
 
 
-def drop_colour_handlers() -> None:
-    """`look.on_primary` is a colour, but Kivy takes an attribute named on_<property> for the handler of
-    <property> and calls it when `primary` changes: the accessible mode's switch raised TypeError ('tuple'
-    object is not callable). Forget that observer, until the colour has a name of its own in look.py."""
-    for callback, _largs, _kwargs, _is_ref, uid in look.get_property_observers("primary", args=True):
-        if not callable(callback):
-            look.unbind_uid("primary", uid)
-
-
 class KioskApp(App):
     """The kiosk's window."""
 
@@ -116,7 +107,6 @@ class KioskApp(App):
         self.idle_display: IdleDisplay | None = None
         self._idle = True
         look.use(kiosk.cfg.display, *kiosk.cfg.display.mounted_size)
-        drop_colour_handlers()
         self.speech_on = kiosk.cfg.speech.enabled
         self._said = ""
         # another layout can show other words (a 7" panel drops some titles): say the screen again

@@ -80,6 +80,26 @@ def test_booking_path_with_typed_nik(ui):
     touch(screen(app).ids.no_chip)
     wait_for(app, Step.NIK_ENTRY)
     shoot(app, "08a-printed-side", walk="pi-touch-2-7")
+    viewer = screen(app).ids.viewer
+    assert viewer.hint_msgid == ""
+    world.camera.light = 0.3  # a dim corner: the camera view says so, on the picture itself
+    try:
+        end = time.monotonic() + 5
+        while viewer.hint_msgid == "" and time.monotonic() < end:
+            pump(0.1)
+        assert viewer.hint_msgid == "Too dark: come closer to the light."
+        assert screen(app).ids.title.text == tr("id", viewer.hint_msgid), "the hint is the page's instruction now"
+        pump(0.3)
+        speaker = world.kiosk.parts.speaker
+        assert isinstance(speaker, RecordingSpeaker)
+        assert speaker.last == ("id", tr("id", viewer.hint_msgid)), "and it is said"
+        shoot(app, "08c-printed-side-too-dark", walk="pi-touch-2-7")
+    finally:
+        world.camera.light = 1.0
+    end = time.monotonic() + 5
+    while viewer.hint_msgid and time.monotonic() < end:
+        pump(0.1)
+    assert viewer.hint_msgid == "", "the hint goes when the light comes back"
     touch(screen(app).ids.type_nik)
     keypad = {b.text: b for b in screen(app).ids.keypad.children}
     for digit in r.nik[:7]:
@@ -308,7 +328,7 @@ def test_every_screen_was_photographed_in_both_languages():
         "20-offline-badge",
         "21-idle-reader-down",
     }
-    steps_seen.add("08a-printed-side")
+    steps_seen |= {"08a-printed-side", "08c-printed-side-too-dark"}
     assert steps_seen <= names
     for name in steps_seen:
         assert SEEN[name] == {f"{size}/{lang}" for size in SIZES for lang in ("id", "en")}, name

@@ -89,6 +89,7 @@ class SimCamera:
     def __init__(self, width: int = 1280, height: int = 720) -> None:
         self.width, self.height = width, height
         self.scene: Scene = Nothing()
+        self.light = 1.0  # how lit the scene is (0.3: a dim corner of the lobby at night)
         self._cache: tuple[Scene, np.ndarray] | None = None
 
     def show(self, scene: Scene) -> None:
@@ -97,9 +98,12 @@ class SimCamera:
     def read(self) -> np.ndarray | None:
         scene = self.scene
         if self._cache and self._cache[0] == scene:
-            return self._cache[1].copy()
-        frame = self._render(scene)
-        self._cache = (scene, frame)
+            frame = self._cache[1]
+        else:
+            frame = self._render(scene)
+            self._cache = (scene, frame)
+        if self.light != 1.0:
+            return cv2.convertScaleAbs(frame, alpha=self.light)
         return frame.copy()
 
     def close(self) -> None:

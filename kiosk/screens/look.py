@@ -31,7 +31,7 @@ NORMAL = {
     "primary": (0.98, 0.78, 0.25, 1),
     "secondary": (0.27, 0.40, 0.58, 1),
     "ink": (1, 1, 1, 1),
-    "on_primary": (0.05, 0.09, 0.16, 1),
+    "primary_ink": (0.05, 0.09, 0.16, 1),
     "hint": (0.85, 0.9, 1, 1),
     "good": (0.30, 0.75, 0.45, 1),
     "warn": (0.98, 0.62, 0.20, 1),
@@ -43,7 +43,7 @@ HIGH_CONTRAST = {
     "primary": (1, 0.92, 0, 1),
     "secondary": (0.25, 0.25, 0.25, 1),
     "ink": (1, 1, 1, 1),
-    "on_primary": (0, 0, 0, 1),
+    "primary_ink": (0, 0, 0, 1),
     "hint": (1, 1, 1, 1),
     "good": (0.2, 1, 0.4, 1),
     "warn": (1, 0.7, 0, 1),
@@ -87,7 +87,7 @@ class Look(EventDispatcher):
     primary = _colour("primary")
     secondary = _colour("secondary")
     ink = _colour("ink")
-    on_primary = _colour("on_primary")
+    primary_ink = _colour("primary_ink")
     hint = _colour("hint")
     good = _colour("good")
     warn = _colour("warn")

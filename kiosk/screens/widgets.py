@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 import qrcode
+from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.image import Image as CoreImage
 from kivy.graphics.texture import Texture
@@ -105,18 +106,56 @@ class Keypad(GridLayout):
         """A key was pressed (bind to it)."""
 
 
+# What the live hint on the camera view says for each of pictures.frame_hint's findings
+HINTS = {
+    "dark": N_("Too dark: come closer to the light."),
+    "bright": N_("Too much glare: tilt it a little."),
+    "still": N_("Hold still."),
+}
+HINT_EVERY_S = 0.4  # how often a frame is looked at for a hint
+HINT_AFTER = 2  # a hint shows (or goes) after this many looks in a row agree: no flicker
+
+
 class Viewer(FloatLayout):
     """The live camera image with its guide drawn over it (QR frame, face oval, card outline, the challenge's
-    direction) and a live hint (closer, too dark, hold still)."""
+    direction) and a live hint (too dark, glare, hold still) from the frames themselves."""
 
     guide = StringProperty("")
     direction = StringProperty("")
-    hint = StringProperty("")  # translated text
+    hint_msgid = StringProperty("")  # one of HINTS' texts, or ""
+    motion_hint = BooleanProperty(True)  # "hold still" (off where nobody is holding anything up yet)
     ok = BooleanProperty(False)
     drawn = True  # for the layout check: it always shows something
 
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self._looked_at = 0.0
+        self._previous: np.ndarray | None = None
+        self._candidate, self._agreed = "", 0
+
     def show_frame(self, frame: np.ndarray | None) -> None:
         self.ids.camera.show_frame(frame)
+        now = Clock.get_time()
+        if frame is not None and now - self._looked_at >= HINT_EVERY_S:
+            self._looked_at = now
+            self.look_at(frame)
+
+    def look_at(self, frame: np.ndarray) -> None:
+        """Take one frame's finding; the hint changes when HINT_AFTER findings in a row agree."""
+        found = pictures.frame_hint(frame, self._previous)
+        self._previous = frame
+        if found == "still" and not self.motion_hint:
+            found = ""
+        self._agreed = self._agreed + 1 if found == self._candidate else 1
+        self._candidate = found
+        if self._agreed >= HINT_AFTER:
+            self.hint_msgid = HINTS.get(found, "")
+
+    def on_hint_msgid(self, _instance: object, _msgid: str) -> None:
+        """The page shows the hint as its instruction while it lasts: say the page again."""
+        app = App.get_running_app()
+        if app is not None and hasattr(app, "speak_screen"):
+            Clock.schedule_once(lambda _dt: app.speak_screen(), 0.1)
 
 
 class Outcome(BoxLayout):
