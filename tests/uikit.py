@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 if not (os.environ.get("DISPLAY") or os.environ.get("SDL_VIDEODRIVER")):
@@ -20,6 +22,7 @@ if not (os.environ.get("DISPLAY") or os.environ.get("SDL_VIDEODRIVER")):
 
 from kivy.base import EventLoop
 from kivy.core.window import Window
+from kivy.graphics.opengl import GL_PACK_ALIGNMENT, GL_RGB, GL_UNSIGNED_BYTE, glPixelStorei, glReadPixels
 from kivy.lang import Builder
 from kivy.tests.common import UnitTestTouch
 from kivy.uix.scrollview import ScrollView
@@ -56,6 +59,7 @@ def open_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[KioskApp
     app = KioskApp(world.kiosk, camera_thread=True)
     use_size(WALK)
     app.open_window()
+    glPixelStorei(GL_PACK_ALIGNMENT, 1)  # save_window reads rows of exactly width * 3 bytes
     with resources.as_file(resources.files("kiosk.sim").joinpath("panel.kv")) as kv:
         Builder.load_file(str(kv))
     app.panel_for_tests = DevPanel(world)
@@ -155,12 +159,21 @@ def shoot(app: KioskApp, name: str, walk: str = WALK, sizes: tuple[str, ...] = S
     assert not problems, f"{name}:\n" + "\n".join(problems)
 
 
+def save_window(target: Path) -> None:
+    """The window's pixels as a PNG. Not Window.screenshot: SDL saves its rows 4-byte aligned, so every
+    picture of a panel whose width * 3 is not a multiple of 4 (1366 px) came out skewed."""
+    width, height = Window.size
+    data = glReadPixels(0, 0, width, height, GL_RGB, GL_UNSIGNED_BYTE)
+    pixels = np.frombuffer(data, np.uint8)[: width * height * 3].reshape(height, width, 3)
+    assert cv2.imwrite(str(target), pixels[::-1, :, ::-1]), target
+
+
 def photograph(app: KioskApp, name: str, size: str) -> list[str]:
     """Save what the window shows as <size>/<name>-<lang>.png and return what a resident would see wrong."""
     folder = SHOTS / size
     folder.mkdir(exist_ok=True)
     target = folder / f"{name}-{app.lang}.png"
-    Path(Window.screenshot(name=str(target))).replace(target)
+    save_window(target)
     SEEN.setdefault(name, set()).add(f"{size}/{app.lang}")
     found = layout_problems(modal_or(app.root), Window.size) + words_problems(app)
     return [f"{size} {app.lang}: {p}" for p in found]
