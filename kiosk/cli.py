@@ -233,7 +233,7 @@ def _add_technician_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
 
     from kiosk.bench import add_bench_parsers
 
-    bench = sub.add_parser("bench", help="speed and accuracy benchmarks (qr, faces, ocr)")
+    bench = sub.add_parser("bench", help="speed and accuracy benchmarks (qr, faces, ocr, ui)")
     add_bench_parsers(bench)
     bench.set_defaults(func=cmd_bench)
 
