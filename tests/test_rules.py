@@ -68,7 +68,6 @@ def test_the_cancel_button_shows_only_where_no_finish_button_says_it_better():
         Step.NIK_ENTRY,
         Step.LOOKUP,
         Step.FACE,
-        Step.TAP_NEW,
         Step.CHOOSE_OFFICE,
         Step.CHOOSE_DAY,
         Step.CHOOSE_TIME,

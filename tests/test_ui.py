@@ -60,6 +60,7 @@ def test_pickup_path_by_touch(ui):
     shoot(app, "05-release", walk="pi-touch-7")
     dev(app, "take_card")
     wait_for(app, Step.TAP_NEW)
+    assert not app.can_cancel, "the card is in the resident's hand: no red Cancel"
     shoot(app, "06-tap-new", walk="pi-touch-7")
     dev(app, "tap_new")
     wait_for(app, Step.HANDED_OVER)

@@ -65,6 +65,9 @@ def status_at_this_kiosk(gateway_status: CardStatus) -> CardStatus:
 # instead, which ends the visit as finished rather than cancelled.
 NOT_CANCELLABLE = frozenset({Step.IDLE, Step.RELEASE})
 FINISH_INSTEAD = frozenset({Step.HANDED_OVER, Step.BOOKED, Step.STATUS, Step.REFUSED, Step.OPERATOR})
+# The new card is in the resident's hand: a red Cancel there reads as "give it back". Leaving without the tap
+# is still possible (the timeout warning's "start over", or walking away) and records the handover unconfirmed.
+NO_CANCEL_BUTTON = frozenset({Step.TAP_NEW})
 
 
 def cancellable(step: Step) -> bool:
@@ -74,7 +77,7 @@ def cancellable(step: Step) -> bool:
 
 def offers_cancel(step: Step) -> bool:
     """Whether the screen of this step shows a Cancel button."""
-    return cancellable(step) and step not in FINISH_INSTEAD
+    return cancellable(step) and step not in FINISH_INSTEAD and step not in NO_CANCEL_BUTTON
 
 
 SLIPS = {Step.HANDED_OVER: "receipt", Step.BOOKED: "booking", Step.STATUS: "status"}
