@@ -190,6 +190,14 @@ def test_release_outcomes_with_their_refusals_and_calls():
         w(ev.VaultOutcome(w.s.visit, outcome), after=3)
         assert (w.s.step, w.s.reason, w.s.entered_at) == (Step.REFUSED, reason, w.now)
         assert w.last(fx.CallOperator) == calls
+        assert w.s.help_called == bool(calls), "an officer called: the resident is asked to wait, not to leave"
+        if calls:
+            w(ev.Press(ev.FINISH)).clear()
+            assert w.s.step == Step.REFUSED and w.effects == [], "OK is not offered, nor taken"
+            w(ev.OperatorCard("04STAFF", "Maria"))
+            assert w.s.step == Step.IDLE, "the officer came"
+            assert fx.Journal("attended", {"step": "refused", "operator": "Maria"}) in w.effects
+            w = at_release()(ev.VaultOutcome(w.s.visit, outcome))
         w(ev.Tick(), after=CFG.done_timeout_s)
         assert w.s.step == Step.IDLE
 

@@ -89,18 +89,6 @@ STATUS_SCREEN = (
     CardStatus.WAITING_BLANKO,
     CardStatus.COLLECTED,
 )
-OFFICER_BUG = (
-    "product: a refusal that calls an officer (refuse(..., CallOperator(...)) in kiosk/flow/machine.py) leaves "
-    "Session.help_called False, so RefusedScreen.officer_called is False: OK stays on screen and 'Please wait "
-    "here.' is not shown although the text says an officer has been called (issue 12: 'officer called' waits "
-    "for the officer or the timeout)"
-)
-
-TOP_CUT = (
-    "product layout: in Bahasa Indonesia the Outcome heading {text!r} wraps to three lines or more and the page "
-    "pushes it (picture and label) above the window's top edge at {sizes}: 'outside the window' in tests/layout.py"
-)
-BLANKO_CUT = TOP_CUT.format(text="e-KTP Anda menunggu blanko tersedia.", sizes="pi-touch-7 (800x480)")
 
 
 class OfficerNotWaiting(AssertionError):
@@ -355,10 +343,7 @@ def refused_and_left(app: KioskApp, world: World, clock: SimClock, reason: Reaso
         CardStatus.READY_ELSEWHERE,
         CardStatus.VERIFICATION,
         CardStatus.PRINTING,
-        pytest.param(
-            CardStatus.WAITING_BLANKO,
-            marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=BLANKO_CUT),
-        ),
+        CardStatus.WAITING_BLANKO,
     ],
     ids=lambda s: s.value,
 )
@@ -424,24 +409,9 @@ TICKETS: dict[Reason, Callable[[World, SimClock, Resident], str]] = {
 }
 
 
-TICKET_CUT = {
-    Reason.TICKET_MALFORMED: TOP_CUT.format(
-        text="Ini bukan tiket antrean yang dapat kami baca.", sizes="pi-touch-7 (800x480)"
-    ),
-    Reason.TICKET_UNKNOWN_KEY: TOP_CUT.format(
-        text="Tiket ini tidak diterbitkan oleh sistem antrean kantor ini.", sizes="pi-touch-7 (800x480)"
-    ),
-}
-
-
 @pytest.mark.parametrize(
     "reason",
-    [
-        pytest.param(r, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=TICKET_CUT[r]))
-        if r in TICKET_CUT
-        else r
-        for r in TICKETS
-    ],
+    [r for r in TICKETS],
     ids=lambda r: r.value,
 )
 def test_ticket_refusals(ui, reason):
@@ -467,13 +437,6 @@ def test_a_ticket_used_once_is_refused_the_next_visit(ui):
 # -- refusals of the card and the record -----------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=TOP_CUT.format(
-        text="KTP ini bukan milik pemegang tiket antrean.", sizes="pi-touch-7 (800x480) and hdmi-7-1024x600"
-    ),
-)
 def test_someone_elses_old_card_on_this_ticket_is_refused(ui):
     app, world, clock = ui
     use_size("pi-touch-7")
@@ -516,7 +479,6 @@ def test_a_status_lookup_with_the_link_down_and_nothing_known_is_refused(ui):
 # -- refusals on the way to the card ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=OfficerNotWaiting, reason=OFFICER_BUG)
 def test_a_face_that_is_not_the_card_holders_is_refused(ui):
     app, world, clock = ui
     r = resident(world, "ready_here", in_vault=True)
@@ -546,7 +508,6 @@ def test_a_card_nobody_takes_is_locked_away_and_refused(ui):
     refused_and_left(app, world, clock, Reason.CARD_NOT_TAKEN, walk=WALK)
 
 
-@pytest.mark.xfail(strict=True, raises=OfficerNotWaiting, reason=OFFICER_BUG)
 def test_a_jammed_slot_is_a_vault_fault(ui):
     app, world, clock = ui
     use_size("21.5-1080x1920")
@@ -575,7 +536,6 @@ def test_a_jammed_slot_is_a_vault_fault(ui):
     assert world.store.alarms() == {}
 
 
-@pytest.mark.xfail(strict=True, raises=OfficerNotWaiting, reason=OFFICER_BUG)
 def test_tapping_another_card_than_the_new_one_is_refused(ui):
     app, world, clock = ui
     use_size("pi-touch-2-7")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kiosk.flow import events as ev
-from kiosk.flow.effects import Effect, EndVisit, Journal
+from kiosk.flow.effects import CallOperator, Effect, EndVisit, Journal
 from kiosk.flow.model import BUSY_STEPS, Reason, Session, Step
 from kiosk.flow.policy import Policy
 from kiosk.identity.nik import mask_nik
@@ -74,12 +74,15 @@ def end(s: Session, now: float, kind: str, **data: object) -> Result:
 
 
 def refuse(s: Session, now: float, reason: Reason, *extra: Effect) -> Result:
-    """The refusal screen with its reason and reference code; the journal has both."""
+    """The refusal screen with its reason and reference code; the journal has both. A refusal that calls an
+    officer asks the resident to wait for them (help_called) rather than offering OK."""
     ref = refusal_reference(s.visit, now, reason)
     data: dict[str, object] = {"reason": reason.value, "step": s.step.value, "ref": ref}
     if s.nik:
         data["nik"] = mask_nik(s.nik)
-    return goto(s, Step.REFUSED, now, reason=reason, reference=ref), (Journal("refused", data), *extra)
+    called = s.help_called or any(isinstance(x, CallOperator) for x in extra)
+    s2 = goto(s, Step.REFUSED, now, reason=reason, reference=ref, help_called=called)
+    return s2, (Journal("refused", data), *extra)
 
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out over a counter

@@ -260,8 +260,11 @@ def _on_tap_new(s: Session, e: ev.Event, now: float, cfg: FlowConfig) -> Result:
 
 
 def _on_done(s: Session, e: ev.Event, now: float, cfg: FlowConfig) -> Result:
+    waiting = s.step == Step.REFUSED and s.help_called  # for the officer who was called: no OK to walk away
+    if waiting and isinstance(e, ev.OperatorCard):
+        return end(s, now, "attended", operator=e.name)  # the officer came and tapped their staff card
     if isinstance(e, ev.Press):
-        if e.action == ev.FINISH:
+        if e.action == ev.FINISH and not waiting:
             return end(s, now, "finished")
         if e.action == ev.PRINT:
             slip = slip_for(s.step)
