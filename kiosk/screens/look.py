@@ -23,7 +23,8 @@ TITLE_COMPACT_MM = 7.2  # on the 7" panels (under 100 mm on the short side): tit
 TOUCH_MM = 16.0  # touch targets: at least 15 mm on every side
 GAP_MM = 2.0
 PAD_MM = 3.0
-LARGE = 1.25  # accessible mode: text this much larger
+LARGE = 1.25  # accessible mode: text this much larger ...
+LARGE_COMPACT = 1.12  # ... and on a 7" panel, whose 86 mm must still hold an instruction and two buttons
 
 NORMAL = {
     "bg": (0.05, 0.14, 0.27, 1),
@@ -57,9 +58,9 @@ def _colour(name: str) -> AliasProperty:
 
 def _size(mm: float, scales: bool) -> AliasProperty:
     def get(self: Look) -> float:
-        return float(self.px_per_mm * mm * (LARGE if scales and self.large else 1))
+        return float(self.px_per_mm * mm * (self.scale if scales else 1))
 
-    return AliasProperty(get, None, bind=("px_per_mm", "large"))
+    return AliasProperty(get, None, bind=("px_per_mm", "large", "compact"))
 
 
 class Look(EventDispatcher):
@@ -70,11 +71,15 @@ class Look(EventDispatcher):
     large = BooleanProperty(False)  # the accessible mode
     compact = BooleanProperty(False)  # a 7" panel
 
+    @property
+    def scale(self) -> float:
+        """How much larger text is drawn: 1, or the accessible mode's factor for this panel."""
+        return (LARGE_COMPACT if self.compact else LARGE) if self.large else 1.0
+
     body = _size(BODY_MM, True)
+    control = _size(BODY_MM, False)  # the labels of the frame's own controls: the same in either mode
     title = AliasProperty(
-        lambda self: float(
-            self.px_per_mm * (TITLE_COMPACT_MM if self.compact else TITLE_MM) * (LARGE if self.large else 1)
-        ),
+        lambda self: float(self.px_per_mm * (TITLE_COMPACT_MM if self.compact else TITLE_MM) * self.scale),
         None,
         bind=("px_per_mm", "large", "compact"),
     )

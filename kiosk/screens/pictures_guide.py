@@ -64,8 +64,8 @@ class CameraGuide(Widget):
                 pts = [(corner[0], corner[1] - sy * arm), corner, (corner[0] - sx * arm, corner[1])]
                 self._shaded(pen, pts, thick, line)
         elif self.guide == "face":
-            ry = gh * 0.42
-            rx = min(ry * 0.76, gw * 0.3)
+            rx = min(gh * 0.42 * 0.76, gw * 0.3)  # a face's proportions in a view of any shape
+            ry = rx / 0.76
             pts = ellipse_points(cx, cy, rx, ry, 96)
             self._shaded(pen, pts, thick, line, close=True)
             self._challenge(pen, cx, cy, rx, gx, gw, gh)
