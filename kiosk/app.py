@@ -26,6 +26,7 @@ from kiosk.flow.model import Session, Step
 from kiosk.flow.rules import offers_cancel, slip_for
 from kiosk.hardware.printer import PrinterState
 from kiosk.health import Health
+from kiosk.ops.memory import release_free_heap
 from kiosk.runner import Kiosk, Parts, StatusSnapshot
 from kiosk.screens.idle import IdleScreen
 from kiosk.screens.look import look
@@ -244,9 +245,11 @@ class KioskApp(App):
             self.speech_on = True
 
     def _visit_ended(self) -> None:
-        """Back to idle after a visit (or operator mode): the accessible mode off and speech as configured."""
+        """Back to idle after a visit (or operator mode): the accessible mode off, speech as configured, and
+        the memory the visit freed handed back once the idle screen is drawn (kiosk.ops.memory)."""
         look.large = False
         self.speech_on = self.kiosk.cfg.speech.enabled
+        Clock.schedule_once(lambda _dt: release_free_heap(), 1.0)
 
     def listen_again(self) -> None:
         """Say this screen's instruction again (and turn speech on: a tap on the loudspeaker asks for it)."""
