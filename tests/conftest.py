@@ -56,9 +56,19 @@ def world(tmp_path: Path, clock: SimClock) -> Iterator[World]:
 
 
 @pytest.fixture(scope="session")
-def ui(tmp_path_factory: pytest.TempPathFactory):
+def ui_session(tmp_path_factory: pytest.TempPathFactory):
     """The kiosk app in the real Kivy window (one per test session: Kivy has one window), on a simulated
     world with real worker threads; see tests/uikit.py."""
     from tests.uikit import open_ui
 
     yield from open_ui(tmp_path_factory)
+
+
+@pytest.fixture
+def ui(ui_session):
+    """The shared window, as each UI test must find it whatever ran before: idle, default text, the day the
+    world was seeded for (tests/uikit.py fresh_start)."""
+    from tests.uikit import fresh_start
+
+    fresh_start(*ui_session)
+    return ui_session

@@ -7,7 +7,7 @@ import pytest
 
 from kiosk.flow.model import Step
 from kiosk.screens.look import look
-from tests.uikit import WALK, dev, pump, screen, shoot, start_visit, touch, use_size, wait_for
+from tests.uikit import WALK, dev, pump, resident, screen, shoot, start_visit, start_visit_of, touch, use_size, wait_for
 
 pytestmark = pytest.mark.ui
 
@@ -39,7 +39,7 @@ def test_a_pickup_and_a_typed_nik_in_the_accessible_mode_at_every_size(ui):
     wait_for(app, Step.IDLE)
     touch(app.root.ids.accessible)
     try:
-        start_visit(app, world, "ready_here")
+        start_visit_of(app, world, resident(world, "ready_here", in_vault=True))  # a card still here
         dev(app, "insert_old")
         wait_for(app, Step.FACE)
         shoot(app, "33-accessible-face")

@@ -34,7 +34,21 @@ from kiosk.sim.panel import SERVICE_FOR
 from kiosk.sim.seed import KIOSK_OFFICE, Resident
 from kiosk.sim.world import DEMO_OPERATOR_PIN, World
 from kiosk.texts import REASONS, STATUSES
-from tests.uikit import SEEN, SIZES, WALK, dev, pump, screen, shoot, touch, use_size, wait_for, wait_note
+from tests.uikit import (
+    SEEN,
+    SIZES,
+    WALK,
+    dev,
+    fresh_start,
+    pump,
+    resident,
+    screen,
+    shoot,
+    touch,
+    use_size,
+    wait_for,
+    wait_note,
+)
 
 pytestmark = pytest.mark.ui
 
@@ -99,13 +113,13 @@ class OfficerNotWaiting(AssertionError):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def seeded_day(ui) -> Iterator[None]:
+def seeded_day(ui_session) -> Iterator[None]:
     """Residents come in the days the simulated town was seeded for: earlier UI tests move the kiosk's clock
     a month or two on (staff unloading due cards), past the cards' manifest validity and the offices'
     recording slots. Then the clock goes back to the day the world was built (as tests/test_ui_idle.py does
     after its night), and on again afterwards."""
-    app, world, clock = ui
-    wait_for(app, Step.IDLE)
+    app, world, clock = ui_session
+    fresh_start(app, world, clock)
     saved = clock.now
     if world.kiosk.today() > world.gateway.today + dt.timedelta(days=1):
         clock.now = time.time()
@@ -160,31 +174,6 @@ def wait_until(app: KioskApp, done: Callable[[], bool], what: str, timeout: floa
         EventLoop.idle()
     assert done(), f"waited {timeout} s for {what}; kiosk is at {app.kiosk.session.step}"
     pump(0.3)
-
-
-def resident(
-    world: World, status: str, *, chip: bool | None = True, in_vault: bool = False, uncached: bool = False
-) -> Resident:
-    """The first seeded resident in `status` (with an old chip card or not) who fits: for a pickup, one whose
-    card is still in a working slot of this vault; `uncached`, one this kiosk never looked up."""
-    alarms = world.store.alarms()
-    for r in world.gateway.residents:
-        if r.status != status or (chip is not None and bool(r.old_chip_uid) != chip):
-            continue
-        if in_vault:
-            card = world.store.card_for_nik(r.nik)
-            if (
-                card is None
-                or card.out_of_service
-                or f"slot:{card.slot}" in alarms
-                or not world.vault.present[card.slot]
-                or card.slot in world.vault.jammed
-            ):
-                continue
-        if uncached and world.store.known_status(world.kiosk.desk.nik_key(r.nik)) is not None:
-            continue
-        return r
-    raise AssertionError(f"no resident left in {status} (chip={chip}, in_vault={in_vault}, uncached={uncached})")
 
 
 def stranger(world: World) -> Resident:

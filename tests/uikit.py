@@ -4,6 +4,7 @@ every panel size in both languages that fail on what a resident would see wrong.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import time
@@ -35,6 +36,7 @@ from kiosk.screens.look import look
 from kiosk.screens.steps import spoken_text
 from kiosk.sim.journeys import SimClock
 from kiosk.sim.panel import DevPanel
+from kiosk.sim.seed import Resident
 from kiosk.sim.speaker import RecordingSpeaker
 from kiosk.sim.world import World, build_world
 from tests.conftest import ARTEFACTS
@@ -67,6 +69,24 @@ def open_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[KioskApp
     yield app, world, clock
     app.stop()
     world.close()
+
+
+def fresh_start(app: KioskApp, world: World, clock: SimClock) -> None:
+    """Bring the shared window back to what every UI test may assume: no visit under way (a screen left
+    open ends by its own timeout), the default text size, and the kiosk's clock on the day the simulated
+    town was seeded for (a test that moved it a month on, for cards due out, made every ticket issued on the
+    real clock 'not yet valid')."""
+    if world.kiosk.today() > world.gateway.today + dt.timedelta(days=1):
+        clock.now = time.time()
+    end = time.monotonic() + 30
+    while app.kiosk.session.step != Step.IDLE and time.monotonic() < end:
+        clock.advance(app.kiosk.cfg.flow.timeout_for(app.kiosk.session.step) + 1)
+        pump(1.2)  # the app's one-second tick notices
+    assert app.kiosk.session.step == Step.IDLE, f"the window is stuck at {app.kiosk.session.step}"
+    look.large = False
+    world.camera.show(Nothing())
+    use_size(WALK)
+    pump(0.2)
 
 
 def use_size(name: str) -> None:
@@ -127,6 +147,40 @@ def choose_resident(app: KioskApp, world: World, status: str, chip: bool | None 
     panel = app.panel_for_tests
     panel.ids.resident.text = panel.label(r)
     return r
+
+
+def resident(
+    world: World, status: str, *, chip: bool | None = True, in_vault: bool = False, uncached: bool = False
+) -> Resident:
+    """The first seeded resident in `status` (with an old chip card or not) who fits: for a pickup, one whose
+    card is still in a working slot of this vault; `uncached`, one this kiosk never looked up."""
+    alarms = world.store.alarms()
+    for r in world.gateway.residents:
+        if r.status != status or (chip is not None and bool(r.old_chip_uid) != chip):
+            continue
+        if in_vault:
+            card = world.store.card_for_nik(r.nik)
+            if (
+                card is None
+                or card.out_of_service
+                or f"slot:{card.slot}" in alarms
+                or not world.vault.present[card.slot]
+                or card.slot in world.vault.jammed
+            ):
+                continue
+        if uncached and world.store.known_status(world.kiosk.desk.nik_key(r.nik)) is not None:
+            continue
+        return r
+    raise AssertionError(f"no resident left in {status} (chip={chip}, in_vault={in_vault}, uncached={uncached})")
+
+
+def start_visit_of(app: KioskApp, world: World, r: Resident) -> None:
+    """Resident `r` shows their ticket: the kiosk asks for the old KTP."""
+    panel = app.panel_for_tests
+    panel.ids.resident.text = panel.label(r)
+    dev(app, "show_ticket")
+    wait_for(app, Step.CARD)
+    world.camera.show(Nothing())
 
 
 def start_visit(app: KioskApp, world: World, status: str, chip: bool | None = True):
