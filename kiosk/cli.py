@@ -9,9 +9,13 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.config import ConfigError, load_config
 from kiosk.identity.nik import mask_nik
+
+if TYPE_CHECKING:
+    from kiosk.store import Store
 
 _WHOLE_NIK = re.compile(r"(?<!\d)\d{16}(?!\d)")
 
@@ -92,14 +96,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_kiosk(cfg, parts, health, windowed=args.windowed)
 
 
-def cmd_audit(args: argparse.Namespace) -> int:
+def _open_journal(db: str) -> Store | None:
+    """The kiosk's database for the audit commands, or None (said on stderr) when there is none at `db`."""
     from kiosk.store import Store
 
-    path = Path(args.db)
+    path = Path(db)
     if not path.exists():
         print(f"{path}: no such database", file=sys.stderr)
+        return None
+    return Store(path)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    store = _open_journal(args.db)
+    if store is None:
         return 2
-    store = Store(path)
     problems = store.verify_journal()
     seq, head = store.journal_head()
     store.close()
@@ -114,17 +125,14 @@ def cmd_audit_find(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from kiosk.flow.base import FlowConfig
-    from kiosk.store import Store
 
-    path = Path(args.db)
-    if not path.exists():
-        print(f"{path}: no such database", file=sys.stderr)
+    store = _open_journal(args.db)
+    if store is None:
         return 2
-    store = Store(path)
     rows = store.journal_visit(args.reference.strip())
     store.close()
     if not rows:
-        print(f"no refusal with reference {args.reference!r} in {path}", file=sys.stderr)
+        print(f"no refusal with reference {args.reference!r} in {args.db}", file=sys.stderr)
         return 1
     wita = dt.timezone(dt.timedelta(seconds=FlowConfig().utc_offset_s))
     for seq, ts, kind, data in rows:
