@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.app import App
-from kivy.clock import Clock
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
@@ -17,7 +16,7 @@ from kiosk.flow.rules import booking_qr, receipt_qr, resident_district
 from kiosk.screens.base import StepScreen
 from kiosk.screens.idle import IdleScreen
 from kiosk.screens.operator import OperatorPinScreen, OperatorScreen
-from kiosk.screens.widgets import ChoiceButton
+from kiosk.screens.widgets import ChoiceButton, say_screen_again
 from kiosk.texts import REASONS, STALE_NOTE, STATUSES
 
 # the liveness challenge's prompts (kiosk.identity.face_check.PROMPTS) that show a direction on the oval
@@ -55,9 +54,7 @@ class NikEntryScreen(StepScreen):
             self.remove_widget(hide)
         if show.parent is None:
             self.add_widget(show)
-        app = App.get_running_app()
-        if app is not None and hasattr(app, "speak_screen"):
-            Clock.schedule_once(lambda _dt: app.speak_screen(), 0.1)  # the new instruction, said
+        say_screen_again()
 
     def key(self, k: str) -> None:
         if k == "del":

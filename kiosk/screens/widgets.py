@@ -106,6 +106,14 @@ class Keypad(GridLayout):
         """A key was pressed (bind to it)."""
 
 
+def say_screen_again() -> None:
+    """The screen's instruction changed without a new session (a hint, another layout): the app says it, once
+    the new words are drawn."""
+    app = App.get_running_app()
+    if app is not None and hasattr(app, "speak_screen"):
+        Clock.schedule_once(lambda _dt: app.speak_screen(), 0.1)
+
+
 # What the live hint on the camera view says for each of pictures.frame_hint's findings
 HINTS = {
     "dark": N_("Too dark: come closer to the light."),
@@ -153,9 +161,7 @@ class Viewer(FloatLayout):
 
     def on_hint_msgid(self, _instance: object, _msgid: str) -> None:
         """The page shows the hint as its instruction while it lasts: say the page again."""
-        app = App.get_running_app()
-        if app is not None and hasattr(app, "speak_screen"):
-            Clock.schedule_once(lambda _dt: app.speak_screen(), 0.1)
+        say_screen_again()
 
 
 class Outcome(BoxLayout):
