@@ -123,3 +123,85 @@ def test_nik_parts():
     assert isinstance(nik, Nik)
     assert (nik.province, nik.regency, nik.district, nik.serial) == ("53", "5371", "537104", "0001")
     assert nik.masked == "************0001"
+
+
+# -- a NIK is 16 ASCII digits: other scripts' digits, which \d, str.isdigit() and int() accept, are refused --
+
+VALID = "5371046508900001"
+ZEROS = {  # the digit zero of scripts whose digits Python reads as numbers (each script's 0-9 run on from it)
+    "arabic-indic": 0x0660,
+    "extended arabic-indic (persian)": 0x06F0,
+    "devanagari": 0x0966,
+    "bengali": 0x09E6,
+    "thai": 0x0E50,
+    "balinese": 0x1B50,
+    "javanese": 0xA9D0,
+    "full-width": 0xFF10,
+    "mathematical bold": 0x1D7CE,
+}
+NOT_DECIMAL = "¹²³⁰⁴⁵⁶⁷⁸⁹₀₁₂①②"  # superscripts, subscripts, circled: str.isdigit() says yes
+
+
+def foreign(digit: str, script: str) -> str:
+    return chr(ZEROS[script] + int(digit))
+
+
+@pytest.mark.parametrize("script", sorted(ZEROS))
+def test_a_nik_in_another_scripts_digits_is_refused_as_format(script):
+    text = "".join(foreign(d, script) for d in VALID)
+    assert text.isdigit() and int(text) == int(VALID), "Python itself reads these as the same number"
+    assert parse_nik(text, TODAY) == NikRefusal(NikReason.FORMAT)
+
+
+@pytest.mark.parametrize("script", sorted(ZEROS))
+def test_foreign_zeros_do_not_pass_the_zero_serial_check(script):
+    """The fuzzed finding of issue 13: Arabic-Indic zeros as the serial passed as a valid NIK."""
+    text = VALID[:12] + foreign("0", script) * 4
+    assert parse_nik(text, TODAY) == NikRefusal(NikReason.FORMAT)
+
+
+@pytest.mark.parametrize("glyph", list(NOT_DECIMAL))
+def test_superscript_and_circled_digits_are_refused(glyph):
+    assert parse_nik(VALID[:15] + glyph, TODAY) == NikRefusal(NikReason.FORMAT)
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u2003", "\u3000", "\x1c", "\u200b"])
+def test_only_ascii_white_space_is_ignored_between_the_digits(space):
+    assert parse_nik(f"5371{space}0465{space}0890{space}0001", TODAY) == NikRefusal(NikReason.FORMAT)
+    assert isinstance(parse_nik("5371 0465\t0890 0001\n", TODAY), Nik)
+
+
+_SCRIPTS = sorted(ZEROS)
+
+
+@given(
+    st.sampled_from(sorted(load_regions().districts)),
+    st.dates(dt.date(1927, 1, 1), TODAY),
+    st.booleans(),
+    st.integers(0, 9999),
+    st.sets(st.integers(0, 15), min_size=1),
+    st.sampled_from([*_SCRIPTS, "not decimal"]),
+)
+def test_any_nik_with_a_non_ascii_digit_anywhere_is_refused(district, born, female, serial, positions, script):
+    """Fuzz: a composed NIK (valid, or with a zero serial) with one or more digits swapped for the same
+    digit of another script, or for a superscript or circled digit, is always refused as format."""
+    nik = make_nik(district, born, female, serial)
+    chars = list(nik)
+    for i in positions:
+        chars[i] = NOT_DECIMAL[i % len(NOT_DECIMAL)] if script == "not decimal" else foreign(chars[i], script)
+    assert parse_nik("".join(chars), TODAY) == NikRefusal(NikReason.FORMAT)
+
+
+@given(st.text(alphabet=st.characters(categories=("Nd", "No", "P", "Zs")), max_size=24))
+def test_a_mask_shows_at_most_four_ascii_digits_and_no_other_script(text):
+    masked = mask_nik(text)
+    assert set(masked) <= set("*0123456789")
+    assert sum(ch != "*" for ch in masked) <= 4
+
+
+def test_the_printed_nik_reader_keeps_only_ascii_digit_runs():
+    from kiosk.identity.ocr_nik import _digits
+
+    assert _digits("NIK : 5371 0465 0890 0001") == VALID
+    assert _digits("NIK : " + "".join(foreign(d, "arabic-indic") for d in VALID)) is None
+    assert _digits("NIK : " + "".join(foreign(d, "full-width") for d in VALID)) is None

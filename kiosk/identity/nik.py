@@ -1,7 +1,9 @@
 """NIK (Nomor Induk Kependudukan) parsing, validation and masking.
 
 Layout: PP KK CC DDMMYY SSSS -- province, regency/city, district, birth date (day + 40 for women),
-serial. Invalid input is a value (`NikRefusal`), not an exception.
+serial. Invalid input is a value (`NikRefusal`), not an exception. A NIK is 16 ASCII digits: Python's `\\d`,
+`str.isdigit()` and `int()` also take Arabic-Indic, Devanagari, full-width and other digits, so every check
+here names 0-9 itself.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from enum import StrEnum
 
 from kiosk.identity.regions import Regions, load_regions
 
-_DIGITS = re.compile(r"\d{16}")
+_DIGITS = re.compile(r"[0-9]{16}", re.ASCII)  # ASCII digits only: \d and str.isdigit() take any script's
+_SPACES = re.compile(r"[ \t\r\n]+")  # ASCII white space a typed or read NIK may carry between digits
 
 
 class NikReason(StrEnum):
@@ -69,7 +72,7 @@ class Nik:
 
 def mask_nik(text: str) -> str:
     """Mask all but the last four digits, for logs, receipts and the journal."""
-    digits = "".join(ch for ch in text if ch.isdigit())
+    digits = "".join(ch for ch in text if "0" <= ch <= "9")
     if len(digits) <= 4:
         return "*" * len(digits)
     return "*" * (len(digits) - 4) + digits[-4:]
@@ -104,8 +107,9 @@ def birth_date_of(digits: str, today: dt.date) -> tuple[dt.date, bool] | None:
 
 
 def parse_nik(text: str, today: dt.date, regions: Regions | None = None) -> Nik | NikRefusal:
-    """Validate a NIK: 16 digits, a district that exists, a real birth date, a non-zero serial."""
-    value = "".join(text.split())
+    """Validate a NIK: 16 ASCII digits (ASCII white space between them ignored), a district that exists, a
+    real birth date, a non-zero serial."""
+    value = _SPACES.sub("", text)
     if not _DIGITS.fullmatch(value):
         return NikRefusal(NikReason.FORMAT)
     regions = regions or load_regions()

@@ -115,7 +115,7 @@ def binarised(band: np.ndarray, reading: int) -> np.ndarray:
 
 
 def _digits(text: str) -> str | None:
-    runs = re.findall(r"\d{16}", re.sub(r"\s+", "", text))
+    runs = re.findall(r"[0-9]{16}", re.sub(r"\s+", "", text), re.ASCII)  # ASCII digits only, as parse_nik
     return runs[0] if runs else None
 
 
