@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +13,10 @@ import pytest
 from kiosk.cli import main
 from kiosk.config import load_config
 from kiosk.gateway.client import GatewayClient
-from kiosk.gateway.pki import issue, make_ca
+from kiosk.gateway.pki import issue, make_ca, make_csr
 from kiosk.sim.gateway import GatewaySimulator
+from kiosk.store.sealed import Sealer
+from kiosk.store.secret_files import write_secret
 
 
 @pytest.fixture
@@ -126,3 +129,90 @@ def test_doctor_names_the_config_problem_then_checks_the_parts(gateway, tmp_path
     config.write_text(config.read_text().replace('camera = "sim"', 'camera = "webcam"'))
     assert main(["doctor", "--config", str(config)]) == 1
     assert "FAIL hardware.camera: 'webcam' is not one of sim, opencv" in capsys.readouterr().out
+
+
+# -- secrets are 0600 whatever was there before (issue 13) ---------------------------------------------
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def readable_by_all(path: Path, text: str = "old secret\n") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o644)
+    return path
+
+
+def test_a_secret_rewritten_over_a_0644_file_is_0600(tmp_path: Path) -> None:
+    path = readable_by_all(tmp_path / "etc" / "api-key")
+    write_secret(path, "new secret\n")
+    assert mode(path) == 0o600 and path.read_text() == "new secret\n"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["api-key"], "no temporary file is left behind"
+
+
+def test_a_secret_is_0600_under_any_umask(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        write_secret(tmp_path / "seal.key", b"k" * 32)
+    finally:
+        os.umask(old)
+    assert mode(tmp_path / "seal.key") == 0o600
+
+
+def test_a_secret_written_over_a_symlink_replaces_the_link_not_its_target(tmp_path: Path) -> None:
+    target = readable_by_all(tmp_path / "elsewhere" / "notes.txt", "not a secret\n")
+    link = tmp_path / "etc" / "api-key"
+    link.parent.mkdir()
+    link.symlink_to(target)
+    write_secret(link, "new secret\n")
+    assert not link.is_symlink() and mode(link) == 0o600 and link.read_text() == "new secret\n"
+    assert target.read_text() == "not a secret\n" and mode(target) == 0o644
+
+
+def test_a_secret_that_must_not_replace_keeps_the_existing_file(tmp_path: Path) -> None:
+    path = tmp_path / "seal.key"
+    write_secret(path, b"first", replace=False)
+    with pytest.raises(FileExistsError):
+        write_secret(path, b"second", replace=False)
+    assert path.read_bytes() == b"first"
+    assert [p.name for p in tmp_path.iterdir()] == ["seal.key"]
+
+
+def test_private_keys_rewritten_over_0644_files_are_0600(tmp_path: Path) -> None:
+    pki = tmp_path / "pki"
+    for name in ("ca.key", "gateway.key", "kiosk.key"):
+        readable_by_all(pki / name)
+    ca = make_ca(pki)
+    server = issue(ca, pki, "gateway", server_names=("127.0.0.1",))
+    key_path, csr = make_csr(pki, "KUPANG-03")
+    for path in (ca.key, server.key, key_path):
+        assert mode(path) == 0o600, path
+        assert path.read_text().startswith("-----BEGIN PRIVATE KEY-----"), path
+    assert csr.startswith("-----BEGIN CERTIFICATE REQUEST-----")
+
+
+def test_the_sealing_key_is_made_0600_and_an_existing_0644_one_is_tightened(tmp_path: Path) -> None:
+    path = tmp_path / "etc" / "seal.key"
+    first = Sealer.from_file(path)
+    assert mode(path) == 0o600 and len(path.read_bytes()) == 32
+    path.chmod(0o644)
+    again = Sealer.from_file(path)
+    assert mode(path) == 0o600, "an existing key others could read is tightened"
+    assert again.open(first.seal(b"template", "C1"), "C1") == b"template", "the same key, not a new one"
+
+
+def test_provisioning_over_0644_secrets_leaves_them_0600(gateway, tmp_path: Path) -> None:
+    """A kiosk provisioned again (a new token after a repair) over files a technician copied in 0644."""
+    sim, url, ca = gateway
+    config = tmp_path / "etc" / "kiosk.toml"
+    for secret in ("api-key", "kiosk.key"):
+        readable_by_all(config.parent / secret)
+    enrol = enrolment(tmp_path / "boot", "KUPANG-07", url, sim.issue_enrolment_token("KUPANG-07"), ca)
+    args = ["provision", "--enrol", str(enrol), "--config", str(config), "--data-dir", str(tmp_path / "data")]
+    assert main([*args, "--hardware", "sim"]) == 0
+    for secret in ("api-key", "kiosk.key"):
+        assert mode(config.parent / secret) == 0o600, secret
+        assert (config.parent / secret).read_text() != "old secret\n", secret
+    assert load_config(config).api_key == (config.parent / "api-key").read_text().strip()

@@ -10,7 +10,6 @@ done. Bad input names the key and the fix; nothing is written before the gateway
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import requests
 
 from kiosk.config import ConfigError, KioskConfig, load_config, read_toml
 from kiosk.gateway.pki import make_csr
+from kiosk.store.secret_files import write_secret
 
 KIOSK_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
 
@@ -96,12 +96,6 @@ def read_enrolment(path: Path) -> Enrolment:
     return Enrolment(kiosk_id, url.rstrip("/"), token, ca_file)
 
 
-def _write_secret(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-
-
 def provision(
     enrol_path: Path, config_path: Path, data_dir: Path = Path("/var/lib/loket"), hardware: str = "kiosk"
 ) -> KioskConfig:
@@ -143,7 +137,7 @@ def _spend_token(enrol: Enrolment, csr: str) -> dict[str, Any]:
 
 def _write_credentials(secrets_dir: Path, key_path: Path, enrol: Enrolment, answer: dict[str, Any]) -> str:
     """Write the API key, the kiosk's certificate and the gateway CA; returns their [gateway] TLS lines."""
-    _write_secret(secrets_dir / "api-key", answer["api_key"] + "\n")
+    write_secret(secrets_dir / "api-key", answer["api_key"] + "\n")
     tls = ""
     if answer.get("client_cert"):
         (secrets_dir / "kiosk.crt").write_text(answer["client_cert"])
