@@ -6,7 +6,7 @@ import urllib.parse
 
 import pytest
 
-from kiosk.gateway.client import GatewayClient, GatewayRefused, GatewayUnavailable
+from kiosk.gateway.client import EventsAck, GatewayClient, GatewayRefused, GatewayUnavailable
 from kiosk.sim.gateway import GatewaySimulator
 from kiosk.sim.seed import KUPANG_DISTRICTS, STATUSES
 
@@ -62,8 +62,8 @@ def test_manifest_lists_cards_ready_at_this_kiosk(sim, client):
 def test_lookup_for_each_status(sim, client):
     for r in sim.residents[:12]:
         answer = client.lookup(r.nik)
-        assert answer["status"] == r.status
-    assert client.lookup("5371046508909999")["status"] == "not_found"
+        assert answer.status == r.status
+    assert client.lookup("5371046508909999").status == "not_found"
 
 
 def test_chip_resolves_to_nik_and_unknown_chip_is_none(sim, client):
@@ -73,7 +73,7 @@ def test_chip_resolves_to_nik_and_unknown_chip_is_none(sim, client):
 
 
 def test_ticket_consumption_is_idempotent_per_kiosk_and_conflicts_elsewhere(sim, client):
-    client.consume_ticket("0123456789abcdef")
+    assert client.consume_ticket("0123456789abcdef")
     client.consume_ticket("0123456789abcdef")
     sim.add_kiosk("KIOSK-02", "DKP-KUPANG", "k2")
     other = GatewayClient(sim.url, "KIOSK-02", "k2")
@@ -83,30 +83,28 @@ def test_ticket_consumption_is_idempotent_per_kiosk_and_conflicts_elsewhere(sim,
 
 
 def test_booking_takes_capacity_and_replays_idempotently(client):
-    office = client.offices()[0]["office_id"]
-    slot = next(s for s in client.slots(office, dt.date(2026, 11, 24)) if s["remaining"] > 0)
-    a = client.book("bk-1", "5371046508900001", office, slot["day"], slot["time"])
-    b = client.book("bk-1", "5371046508900001", office, slot["day"], slot["time"])
-    assert a["code"] == b["code"]
-    after = next(
-        s for s in client.slots(office, dt.date(2026, 11, 24)) if (s["day"], s["time"]) == (slot["day"], slot["time"])
-    )
-    assert after["remaining"] == slot["remaining"] - 1
+    office = client.offices()[0].office_id
+    slot = next(s for s in client.slots(office, dt.date(2026, 11, 24)) if s.remaining > 0)
+    a = client.book("bk-1", "5371046508900001", office, slot.day, slot.time)
+    b = client.book("bk-1", "5371046508900001", office, slot.day, slot.time)
+    assert a == b
+    after = next(s for s in client.slots(office, dt.date(2026, 11, 24)) if (s.day, s.time) == (slot.day, slot.time))
+    assert after.remaining == slot.remaining - 1
 
 
 def test_full_slot_is_refused_with_a_code(client):
-    office = client.offices()[0]["office_id"]
-    slot = next(s for s in client.slots(office, dt.date(2026, 11, 24)) if s["remaining"] == 0)
+    office = client.offices()[0].office_id
+    slot = next(s for s in client.slots(office, dt.date(2026, 11, 24)) if s.remaining == 0)
     with pytest.raises(GatewayRefused) as exc:
-        client.book("bk-2", "5371046508900001", office, slot["day"], slot["time"])
+        client.book("bk-2", "5371046508900001", office, slot.day, slot.time)
     assert exc.value.code == "slot_full"
 
 
 def test_events_are_deduplicated_by_client_id(sim, client):
     events = [{"id": f"e{i}", "kind": "refused", "payload": {}} for i in range(3)]
-    assert client.send_events(events)["accepted"] == ["e0", "e1", "e2"]
+    assert client.send_events(events).accepted == ("e0", "e1", "e2")
     again = client.send_events(events[1:])
-    assert again == {"accepted": [], "duplicates": ["e1", "e2"]}
+    assert again == EventsAck(accepted=(), duplicates=("e1", "e2"))
     assert sim.event_counts() == {"refused": 3}
 
 
@@ -153,8 +151,8 @@ def test_stopped_gateway_is_unavailable(sim, client):
 def test_nik_never_travels_in_a_url(sim, client):
     r = sim.residents[0]
     client.lookup(r.nik)
-    slot = next(s for s in client.slots("KEC-01", dt.date(2026, 11, 24)) if s["remaining"] > 0)
-    client.book("bk-3", r.nik, "KEC-01", slot["day"], slot["time"])
+    slot = next(s for s in client.slots("KEC-01", dt.date(2026, 11, 24)) if s.remaining > 0)
+    client.book("bk-3", r.nik, "KEC-01", slot.day, slot.time)
     client.resolve_chip("04DEADBEEF0000")
     assert len(sim.access_log) >= 4
     assert all(r.nik not in line for line in sim.access_log)

@@ -1,20 +1,43 @@
 """Client of the kiosk gateway (contract: openapi.yaml), over requests with urllib3 Retry.
 
-Every write carries a client-made ID, so retries are safe and the gateway deduplicates. Faults are
-exceptions: `GatewayUnavailable` (link down, timeout, 5xx) and `GatewayRefused` (a 4xx with a code).
+Every write carries a client-made ID, so retries are safe and the gateway deduplicates. Every answer is
+checked against the contract (its status, its body's schema, its size) and becomes a typed value
+(kiosk.gateway.answers); every call ends by its deadline (kiosk.gateway.transport). Nothing but the
+declared errors leaves the client: `GatewayUnavailable` (link down, deadline, 5xx), `GatewayBadAnswer`
+(an answer the contract does not allow: treated like no answer) and `GatewayRefused` (a 4xx with a code).
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-from dataclasses import dataclass, field
+import json
+import logging
 from pathlib import Path
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+from kiosk.gateway import answers
+from kiosk.gateway.answers import Conflict, EventsAck, LeaseAnswer, LookupAnswer, ManifestCard, OfficeAnswer, SlotAnswer
+from kiosk.gateway.contract import ContractViolation, operation
+from kiosk.gateway.transport import AnswerTooLarge, CallFailed, fetch, watched_session
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Conflict",
+    "EventsAck",
+    "GatewayBadAnswer",
+    "GatewayClient",
+    "GatewayError",
+    "GatewayRefused",
+    "GatewayUnavailable",
+    "LeaseAnswer",
+    "LookupAnswer",
+    "ManifestCard",
+    "OfficeAnswer",
+    "SlotAnswer",
+]
 
 
 class GatewayError(Exception):
@@ -22,7 +45,12 @@ class GatewayError(Exception):
 
 
 class GatewayUnavailable(GatewayError, ConnectionError):
-    """The gateway could not be reached or did not answer properly (retry later)."""
+    """The gateway could not be reached or did not answer in time (retry later)."""
+
+
+class GatewayBadAnswer(GatewayUnavailable):
+    """The gateway answered, but not as the contract says (shape, type, size, status): used like no
+    answer at all, and logged as a fault of the gateway."""
 
 
 class GatewayRefused(GatewayError):
@@ -31,20 +59,6 @@ class GatewayRefused(GatewayError):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status, self.code, self.message = status, code, message
-
-
-@dataclass(frozen=True)
-class ManifestCard:
-    """A finished card assigned to this kiosk."""
-
-    card_id: str
-    nik: str = field(repr=False)  # never in a log line by accident
-    chip_uid: str
-    district: str
-    ready_since: str
-    photo: bytes | None = field(default=None, repr=False)  # the recording photo: only for the face template
-    old_chip_uid: str | None = None  # the holder's old card: recognised locally when the link is down
-    valid_until: str | None = None  # releasable without hearing from the gateway until this day
 
 
 class GatewayClient:
@@ -59,15 +73,18 @@ class GatewayClient:
         timeout_s: float = 5.0,
         retries: int = 2,
         backoff_s: float = 0.2,
+        deadline_s: float | None = None,
         ca_file: Path | None = None,
         client_cert: tuple[Path, Path] | None = None,
     ) -> None:
-        """`ca_file` pins the CA the gateway's certificate must come from (the system's trust store is
-        not used then); `client_cert` is this kiosk's (certificate, key) for mutual TLS."""
+        """`timeout_s` bounds each wait on the socket, `deadline_s` the whole call, retries included
+        (default: long enough for every try, at most 3 timeouts); `ca_file` pins the CA the gateway's
+        certificate must come from (the system's trust store is not used then); `client_cert` is this
+        kiosk's (certificate, key) for mutual TLS."""
         self.base_url = base_url.rstrip("/")
         self.kiosk_id = kiosk_id
         self.timeout = (min(3.0, timeout_s), timeout_s)  # (connect, read)
-        self.session = requests.Session()
+        self.deadline_s = deadline_s if deadline_s is not None else min(3, retries + 1) * timeout_s
         retry = Retry(
             total=retries,
             connect=retries,
@@ -79,8 +96,7 @@ class GatewayClient:
             allowed_methods=frozenset({"GET", "POST"}),  # every POST carries an idempotency key
             raise_on_status=False,
         )
-        self.session.mount("http://", HTTPAdapter(max_retries=retry))
-        self.session.mount("https://", HTTPAdapter(max_retries=retry))
+        self.session = watched_session(retry)
         self.session.headers.update({"X-Kiosk-Id": kiosk_id, "Authorization": f"Bearer {api_key}"})
         # passed with every request: a session-level `verify` loses to REQUESTS_CA_BUNDLE in requests
         self._verify: str | bool = str(ca_file) if ca_file is not None else True
@@ -90,92 +106,109 @@ class GatewayClient:
         self.session.close()
 
     def _call(
-        self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+        self,
+        operation_id: str,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """The answer's body, checked against the contract; a refusal or fault as a declared error."""
+        op = operation(operation_id)
+        what = f"{method} {path.split('/v1/', 1)[-1].split('/', 1)[0]} ({operation_id})"
         try:
-            resp = self.session.request(
+            answer = fetch(
+                self.session,
                 method,
                 self.base_url + path,
+                deadline_s=self.deadline_s,
+                max_bytes=op.max_answer_bytes,
+                timeout=self.timeout,
                 json=body,
                 params=params,
-                timeout=self.timeout,
                 verify=self._verify,
                 cert=self._cert,
             )
-        except requests.RequestException as exc:
-            raise GatewayUnavailable(f"{method} {path}: {type(exc).__name__}") from exc
-        if resp.status_code >= 500:
-            raise GatewayUnavailable(f"{method} {path}: HTTP {resp.status_code}")
+        except AnswerTooLarge as exc:
+            raise GatewayBadAnswer(f"{what}: {exc.why}") from exc
+        except CallFailed as exc:
+            raise GatewayUnavailable(f"{what}: {exc.why}") from exc
+        if answer.status >= 500:
+            raise GatewayUnavailable(f"{what}: HTTP {answer.status}")
         try:
-            data = resp.json()
+            data = json.loads(answer.body)
+        except (ValueError, RecursionError) as exc:
+            raise GatewayBadAnswer(f"{what}: HTTP {answer.status}, body is not JSON") from exc
+        try:
+            op.check(answer.status, data)
+        except ContractViolation as exc:
+            raise GatewayBadAnswer(f"{what}: {exc}") from exc
+        if answer.status >= 400:
+            raise GatewayRefused(answer.status, data["error"], data["message"])
+        if not 200 <= answer.status < 300:  # the contract lists no other status on success
+            raise GatewayBadAnswer(f"{what}: HTTP {answer.status}")
+        result: dict[str, Any] = data
+        return result
+
+    @staticmethod
+    def _typed(what: str, build: Any, data: dict[str, Any]) -> Any:
+        """`build(data)`: a check the schema cannot make (a photo's base64) failing is a bad answer."""
+        try:
+            return build(data)
         except ValueError as exc:
-            raise GatewayUnavailable(f"{method} {path}: answer is not JSON") from exc
-        if resp.status_code >= 400:
-            raise GatewayRefused(resp.status_code, data.get("error", "unknown"), data.get("message", ""))
-        if not isinstance(data, dict):
-            raise GatewayUnavailable(f"{method} {path}: answer is not a JSON object")
-        return data
+            raise GatewayBadAnswer(f"{what}: {exc}") from exc
 
     def manifest(self) -> list[ManifestCard]:
-        data = self._call("GET", f"/v1/kiosks/{self.kiosk_id}/manifest")
-        return self._cards(data)
+        data = self._call("getManifest", "GET", f"/v1/kiosks/{self.kiosk_id}/manifest")
+        cards: list[ManifestCard] = self._typed("manifest", answers.manifest_cards, data)
+        return cards
 
     def manifest_since(self, version: int | None) -> tuple[int, list[ManifestCard] | None]:
         """(version, cards), or (version, None) if nothing changed since `version`."""
         params = {"since_version": version} if version is not None else None
-        data = self._call("GET", f"/v1/kiosks/{self.kiosk_id}/manifest", params=params)
-        return int(data["version"]), None if data.get("unchanged") else self._cards(data)
+        data = self._call("getManifest", "GET", f"/v1/kiosks/{self.kiosk_id}/manifest", params=params)
+        if data.get("unchanged"):
+            return data["version"], None
+        cards: list[ManifestCard] = self._typed("manifest", answers.manifest_cards, data)
+        return data["version"], cards
 
-    @staticmethod
-    def _cards(data: dict[str, Any]) -> list[ManifestCard]:
-        return [
-            ManifestCard(
-                c["card_id"],
-                c["nik"],
-                c["chip_uid"],
-                c["district"],
-                c["ready_since"],
-                base64.b64decode(c["photo"]) if c.get("photo") else None,
-                c.get("old_chip_uid"),
-                c.get("valid_until"),
-            )
-            for c in data["cards"]
-        ]
-
-    def lookup(self, nik: str) -> dict[str, Any]:
+    def lookup(self, nik: str) -> LookupAnswer:
         """Where a resident's card stands (the NIK travels in the body, never in a URL)."""
-        return self._call("POST", "/v1/lookup", {"nik": nik})
+        return answers.lookup(self._call("lookupResident", "POST", "/v1/lookup", {"nik": nik}))
 
     def resolve_chip(self, uid: str) -> str | None:
         """The NIK of the holder of an old card's chip, or None if unknown."""
         try:
-            return str(self._call("POST", "/v1/chips/resolve", {"uid": uid})["nik"])
+            return str(self._call("resolveChip", "POST", "/v1/chips/resolve", {"uid": uid})["nik"])
         except GatewayRefused as exc:
             if exc.status == 404:
                 return None
             raise
 
-    def consume_ticket(self, ticket_id: str) -> None:
-        self._call("POST", f"/v1/tickets/{ticket_id}/consume", {})
+    def consume_ticket(self, ticket_id: str) -> bool:
+        """Spend a queue ticket for this kiosk (idempotent); True if this was its first use. A ticket
+        another kiosk spent is GatewayRefused(409, "ticket_used_elsewhere")."""
+        return bool(self._call("consumeTicket", "POST", f"/v1/tickets/{ticket_id}/consume", {})["first_use"])
 
-    def offices(self) -> list[dict[str, str]]:
-        return list(self._call("GET", "/v1/offices")["offices"])
+    def offices(self) -> list[OfficeAnswer]:
+        return answers.offices(self._call("listOffices", "GET", "/v1/offices"))
 
-    def slots(self, office_id: str, start: dt.date, days: int = 14) -> list[dict[str, Any]]:
+    def slots(self, office_id: str, start: dt.date, days: int = 14) -> list[SlotAnswer]:
         params = {"from": start.isoformat(), "days": days}
-        return list(self._call("GET", f"/v1/offices/{office_id}/slots", params=params)["slots"])
+        return answers.slots(self._call("listSlots", "GET", f"/v1/offices/{office_id}/slots", params=params))
 
-    def book(self, booking_id: str, nik: str, office_id: str, day: str, time: str) -> dict[str, Any]:
+    def book(self, booking_id: str, nik: str, office_id: str, day: str, time: str) -> str:
+        """Book a slot; the booking's code."""
         body = {"booking_id": booking_id, "nik": nik, "office_id": office_id, "day": day, "time": time}
-        return self._call("POST", "/v1/bookings", body)
+        return str(self._call("book", "POST", "/v1/bookings", body)["code"])
 
-    def leases(self, start: dt.date, days: int = 7, per_slot: int = 1) -> list[dict[str, Any]]:
+    def leases(self, start: dt.date, days: int = 7, per_slot: int = 1) -> list[LeaseAnswer]:
         """Recording places set aside for this kiosk's offline bookings (idempotent per slot)."""
         body = {"from": start.isoformat(), "days": days, "per_slot": per_slot}
-        return list(self._call("POST", f"/v1/kiosks/{self.kiosk_id}/leases", body)["leases"])
+        return answers.leases(self._call("grantLeases", "POST", f"/v1/kiosks/{self.kiosk_id}/leases", body))
 
-    def send_events(self, events: list[dict[str, Any]]) -> dict[str, Any]:
-        return self._call("POST", "/v1/events", {"events": events})
+    def send_events(self, events: list[dict[str, Any]]) -> EventsAck:
+        return answers.events_ack(self._call("sendEvents", "POST", "/v1/events", {"events": events}))
 
     def heartbeat(self, summary: dict[str, Any]) -> None:
-        self._call("POST", f"/v1/kiosks/{self.kiosk_id}/heartbeat", summary)
+        self._call("heartbeat", "POST", f"/v1/kiosks/{self.kiosk_id}/heartbeat", summary)

@@ -45,6 +45,12 @@ class KioskCollector(Collector):
         errors = CounterMetricFamily("kiosk_errors", "Unexpected failures inside the kiosk software")
         errors.add_metric([], s.errors)
         yield errors
+        conflicts = CounterMetricFamily(
+            "kiosk_gateway_conflicts", "Conflicts the gateway found in this kiosk's events, by kind", labels=["kind"]
+        )
+        for kind, n in sorted(s.conflicts.items()):
+            conflicts.add_metric([kind], n)
+        yield conflicts
         yield GaugeMetricFamily("kiosk_outbox_pending", "Events waiting for the gateway", value=s.outbox_pending)
         yield GaugeMetricFamily("kiosk_vault_cards", "Cards in the vault", value=s.vault_cards)
         yield GaugeMetricFamily(

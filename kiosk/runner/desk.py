@@ -9,14 +9,14 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from kiosk.flow import events as ev
 from kiosk.flow.effects import Book
 from kiosk.flow.machine import FlowConfig
 from kiosk.flow.model import Booking, CardStatus, Lookup, Office, Reason, Slot
 from kiosk.flow.rules import release_hold, status_at_this_kiosk
-from kiosk.gateway.client import GatewayClient, GatewayRefused, GatewayUnavailable
+from kiosk.gateway.client import GatewayClient, GatewayRefused, GatewayUnavailable, LookupAnswer
 from kiosk.identity.nik import mask_nik
 from kiosk.identity.ticket import Service
 from kiosk.runner.vaultdesk import VaultDesk
@@ -93,15 +93,15 @@ class ResidentDesk:
             lambda _exc: Lookup(CardStatus.UNAVAILABLE),
         )
 
-    def _remember(self, key: str, answer: dict[str, Any], today: str) -> Lookup:
+    def _remember(self, key: str, answer: LookupAnswer, today: str) -> Lookup:
         """The gateway's answer as this kiosk shows it, kept as the last known status."""
-        given = CardStatus(answer["status"])
+        given = CardStatus(answer.status)  # the contract's statuses are all CardStatus values
         status = status_at_this_kiosk(given)
-        office_name = (
-            answer.get("office_name", self.office) if given == CardStatus.READY_HERE else answer.get("office_name")
-        )
+        office_name = answer.office_name
+        if given == CardStatus.READY_HERE and office_name is None:
+            office_name = self.office
         self.store.remember_status(key, status.value, office_name, today)
-        return Lookup(status, answer.get("card_id"), office_name=office_name, known_at=answer.get("since"))
+        return Lookup(status, answer.card_id, office_name=office_name, known_at=answer.since)
 
     def _known(self, key: str, service: Service | None) -> Lookup:
         """With the link down: the last status this kiosk saw, marked as possibly out of date; or, for a
@@ -118,7 +118,7 @@ class ResidentDesk:
         """Recording offices; offline, the offices where this kiosk holds leased places."""
         return self._ask(
             "offices",
-            lambda: tuple(Office(o["office_id"], o["name"], o["district"]) for o in self.gateway.offices()),
+            lambda: tuple(Office(o.office_id, o.name, o.district) for o in self.gateway.offices()),
             lambda _exc: tuple(Office(*row) for row in self.store.lease_offices()),
             lambda _exc: (),
         )
@@ -128,7 +128,7 @@ class ResidentDesk:
         first = self._today() + dt.timedelta(days=1)
         return self._ask(
             "slots",
-            lambda: tuple(Slot(r["day"], r["time"], int(r["remaining"])) for r in self.gateway.slots(office_id, first)),
+            lambda: tuple(Slot(r.day, r.time, r.remaining) for r in self.gateway.slots(office_id, first)),
             lambda _exc: tuple(Slot(d, t, n) for d, t, n in self.store.lease_slots(office_id, first.isoformat())),
             lambda _exc: (),
         )
@@ -138,8 +138,8 @@ class ResidentDesk:
         booking_id = uuid.uuid4().hex
 
         def online() -> ev.BookingDone:
-            answer = self.gateway.book(booking_id, e.nik, e.office_id, e.day, e.time)
-            return ev.BookingDone(e.visit, Booking(answer["code"], e.office, e.day, e.time))
+            code = self.gateway.book(booking_id, e.nik, e.office_id, e.day, e.time)
+            return ev.BookingDone(e.visit, Booking(code, e.office, e.day, e.time))
 
         def refused(exc: GatewayRefused) -> ev.BookingDone:
             reason = Reason.SLOT_TAKEN if exc.code == "slot_full" else Reason.BOOKING_FAILED

@@ -28,12 +28,16 @@ class Counters:
     outcomes: dict[str, int] = field(default_factory=dict)
     refusals: dict[str, int] = field(default_factory=dict)
     errors: int = 0
+    conflicts: dict[str, int] = field(default_factory=dict)  # reported by the gateway, by kind
 
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
     def refused(self, reason: str) -> None:
         self.refusals[reason] = self.refusals.get(reason, 0) + 1
+
+    def conflict(self, kind: str) -> None:
+        self.conflicts[kind] = self.conflicts.get(kind, 0) + 1
 
 
 def visit_outcome(last: Session, event: ev.Event) -> str:

@@ -49,6 +49,7 @@ class StatusSnapshot:
     outcomes: dict[str, int] = field(default_factory=dict)
     refusals: dict[str, int] = field(default_factory=dict)
     errors: int = 0
+    conflicts: dict[str, int] = field(default_factory=dict)  # the gateway's reports, by kind
     journal_seq: int = 0
     journal_head: str = ""
     slots: tuple[SlotFacts, ...] = ()  # every slot of the vault, in slot order (operator mode's grid)
@@ -140,6 +141,7 @@ class StatusBoard:
             outcomes=dict(self.counters.outcomes),
             refusals=dict(self.counters.refusals),
             errors=self.counters.errors,
+            conflicts=dict(self.counters.conflicts),
             journal_seq=seq,
             journal_head=head,
             slots=self.slot_facts(inventory, alarms),

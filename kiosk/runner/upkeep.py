@@ -3,11 +3,12 @@ this kiosk's leased recording places, send the heartbeat (with the status snapsh
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
 
-from kiosk.gateway.client import GatewayClient, GatewayRefused, GatewayUnavailable
+from kiosk.gateway.client import Conflict, GatewayClient, GatewayRefused, GatewayUnavailable
 from kiosk.runner.status import StatusBoard
 from kiosk.store import Store
 from kiosk.sync.worker import SyncWorker
@@ -26,6 +27,15 @@ class Upkeep:
         """Run after each drain of `sync` that reached the gateway; the status board reads its link state."""
         self.status.sync = sync
         sync.after_sync.extend([self.refresh_manifest, self.refresh_leases, self.heartbeat])
+        sync.on_conflict = self.conflict
+
+    def conflict(self, c: Conflict) -> None:
+        """A conflict the gateway found in one of this kiosk's events (e.g. a ticket used at another kiosk
+        too while this one was offline): journaled for staff and counted for the fleet's alert."""
+        kind = c.kind if c.kind.isascii() and c.kind.replace("_", "").isalnum() else "other"
+        log.warning("gateway reports a conflict in event %s: %s", c.event_id, kind)
+        self.store.journal("gateway_conflict", {"event": c.event_id, "kind": kind, "detail": c.detail[:200]})
+        self.status.counters.conflict(kind)
 
     def refresh_manifest(self) -> int | None:
         """Poll the manifest (cheap when unchanged): renew each card's validity, withdraw cards no longer
@@ -51,7 +61,7 @@ class Upkeep:
         except (GatewayUnavailable, GatewayRefused) as exc:
             log.info("leases not refreshed: %s", exc)
             return False
-        return self.store.replace_leases(rows)
+        return self.store.replace_leases([dataclasses.asdict(row) for row in rows])
 
     def heartbeat(self) -> bool:
         """Probe the quiet parts, then send the status snapshot."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from urllib3.util.retry import Retry
 
-from kiosk.gateway.client import GatewayClient, GatewayError
+from kiosk.gateway.client import Conflict, GatewayClient, GatewayError
 from kiosk.health import Health, State
 from kiosk.store import Store
 
@@ -53,6 +53,8 @@ class SyncWorker:
         self.hooks_every_s = hooks_every_s  # ... at most this often (manifest poll, leases, heartbeat)
         self._hooks_at = float("-inf")
         self.health = health
+        # what to do with a conflict the gateway reports (e.g. a ticket also used at another kiosk)
+        self.on_conflict: Callable[[Conflict], object] = lambda c: log.warning("conflict %s: %s", c.kind, c.detail)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -84,16 +86,35 @@ class SyncWorker:
                     self.health.report("gateway", State.DEGRADED, f"offline: {exc}")
                 self._backoff = self._backoff.increment(method="POST", url="/v1/events", error=exc)
                 return delivered
+            sent = {i.event_id for i in items}
+            acked = set(answer.accepted) | set(answer.duplicates)
+            done = [i.event_id for i in items if i.event_id in acked]  # in outbox order
+            if acked - sent or not done:
+                self._ack_mismatch(len(acked - sent), len(items))
+                return delivered
             if self.link_up is False:
                 log.info("outbox delivery resumed after %.0f s offline", time.time() - (self.offline_since or 0))
             self.link_up, self.offline_since, self._backoff = True, None, BACKOFF
             if self.health is not None:
                 self.health.report("gateway", State.OK)
-            done = list(answer.get("accepted", [])) + list(answer.get("duplicates", []))
+            for conflict in answer.conflicts:  # before marking: a crash between tells it again (at least once)
+                if conflict.event_id in sent:
+                    self.on_conflict(conflict)
             self.store.mark_delivered(done)
             delivered += len(done)
             if len(done) < len(items):  # the gateway did not take all: try the rest later
                 return delivered
+
+    def _ack_mismatch(self, foreign: int, sent: int) -> None:
+        """The gateway acknowledged events it was not sent, or none of those it was: it is not doing what
+        the contract says. Stop this drain, back off as if offline, and say so on the health board."""
+        log.error("gateway acknowledgement does not match: %d foreign ID(s), %d sent; backing off", foreign, sent)
+        self.link_up = False
+        if self.offline_since is None:
+            self.offline_since = time.time()
+        if self.health is not None:
+            self.health.report("gateway", State.DEGRADED, "acknowledgements do not match what was sent")
+        self._backoff = self._backoff.increment(method="POST", url="/v1/events")
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="kiosk-sync", daemon=True)

@@ -230,7 +230,21 @@ class EventLedger:
                 )
                 self._apply(kiosk_id, event_id, kind, payload)
                 accepted.append(event_id)
-        return {"accepted": accepted, "duplicates": duplicates}
+            conflicts = self._conflicts_of(db, kiosk_id, accepted + duplicates)
+        return {"accepted": accepted, "duplicates": duplicates, "conflicts": conflicts}
+
+    @staticmethod
+    def _conflicts_of(db: Any, kiosk_id: str, event_ids: list[str]) -> list[dict[str, str]]:
+        """The conflicts these events of this kiosk revealed, now or when first delivered (an answer lost
+        on the way is told again with the repeat)."""
+        found: list[dict[str, str]] = []
+        for event_id in event_ids:
+            row = db.execute(
+                "SELECT kind, detail FROM conflicts WHERE event_id=? AND kiosk_id=?", (event_id, kiosk_id)
+            ).fetchone()
+            if row is not None:
+                found.append({"id": event_id, "kind": row[0], "detail": row[1]})
+        return found
 
     def _apply(self, kiosk_id: str, event_id: str, kind: str, payload: dict[str, Any]) -> None:
         """What an event changes at the gateway (inside accept's transaction)."""

@@ -1,0 +1,130 @@
+"""The gateway's answers as typed values. Each is built from a body that already passed the contract's
+schema (kiosk.gateway.contract), so the field access here cannot fail on shape; what the schema cannot
+say (a photo that is not base64) is checked here and raised as ValueError."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ManifestCard:
+    """A finished card assigned to this kiosk."""
+
+    card_id: str
+    nik: str = field(repr=False)  # never in a log line by accident
+    chip_uid: str
+    district: str
+    ready_since: str
+    photo: bytes | None = field(default=None, repr=False)  # the recording photo: only for the face template
+    old_chip_uid: str | None = None  # the holder's old card: recognised locally when the link is down
+    valid_until: str | None = None  # releasable without hearing from the gateway until this day
+
+
+@dataclass(frozen=True)
+class LookupAnswer:
+    """Where a resident's card stands, in the gateway's words (`status` is one of the contract's)."""
+
+    status: str
+    card_id: str | None = None
+    office_name: str | None = None
+    since: str | None = None
+
+
+@dataclass(frozen=True)
+class OfficeAnswer:
+    """An office that does biometric recording."""
+
+    office_id: str
+    name: str
+    district: str
+
+
+@dataclass(frozen=True)
+class SlotAnswer:
+    """A recording slot and its places left."""
+
+    day: str
+    time: str
+    remaining: int
+
+
+@dataclass(frozen=True)
+class LeaseAnswer:
+    """Places in a slot set aside for this kiosk's offline bookings."""
+
+    office_id: str
+    office_name: str
+    district: str
+    day: str
+    time: str
+    remaining: int
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Something an event revealed that staff must look at (e.g. a ticket used at two kiosks)."""
+
+    event_id: str
+    kind: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class EventsAck:
+    """Which of the sent events the gateway stored now, which it had, and what they revealed."""
+
+    accepted: tuple[str, ...]
+    duplicates: tuple[str, ...]
+    conflicts: tuple[Conflict, ...] = ()
+
+
+def photo_bytes(text: str | None) -> bytes | None:
+    """A manifest photo (base64) as bytes; ValueError if it is not base64."""
+    if not text:
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("photo is not base64") from exc
+
+
+def manifest_cards(data: dict[str, Any]) -> list[ManifestCard]:
+    return [
+        ManifestCard(
+            c["card_id"],
+            c["nik"],
+            c["chip_uid"],
+            c["district"],
+            c["ready_since"],
+            photo_bytes(c.get("photo")),
+            c.get("old_chip_uid"),
+            c.get("valid_until"),
+        )
+        for c in data["cards"]
+    ]
+
+
+def lookup(data: dict[str, Any]) -> LookupAnswer:
+    return LookupAnswer(data["status"], data.get("card_id"), data.get("office_name"), data.get("since"))
+
+
+def offices(data: dict[str, Any]) -> list[OfficeAnswer]:
+    return [OfficeAnswer(o["office_id"], o["name"], o["district"]) for o in data["offices"]]
+
+
+def slots(data: dict[str, Any]) -> list[SlotAnswer]:
+    return [SlotAnswer(s["day"], s["time"], s["remaining"]) for s in data["slots"]]
+
+
+def leases(data: dict[str, Any]) -> list[LeaseAnswer]:
+    keys = ("office_id", "office_name", "district", "day", "time", "remaining")
+    return [LeaseAnswer(*(row[k] for k in keys)) for row in data["leases"]]
+
+
+def events_ack(data: dict[str, Any]) -> EventsAck:
+    conflicts = tuple(Conflict(c["id"], c["kind"], c.get("detail", "")) for c in data.get("conflicts", []))
+    return EventsAck(tuple(data["accepted"]), tuple(data["duplicates"]), conflicts)

@@ -1,0 +1,235 @@
+"""HTTP to the gateway with a deadline for the whole call and a bound on what is read.
+
+requests' timeouts bound each socket read, so a server that drips a byte a second holds a call for
+ever, and a body is read whole before anyone looks at its size. Here every call has a deadline: a timer
+shuts the call's sockets down when it passes (whatever the call is waiting on: connecting, the TLS
+handshake, headers or body), and no new connection is opened after it. The body is streamed, its
+compressed and decompressed sizes capped, and only gzip or deflate are accepted."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import socket
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError
+from urllib3.util.retry import Retry
+
+CHUNK = 16 * 1024
+ACCEPT_ENCODING = "gzip, deflate"  # what _Body can inflate with a bound (no brotli, no zstd)
+
+
+class CallFailed(Exception):
+    """The call got no usable answer: `why` says what happened (for logs; no personal data)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+class AnswerTooLarge(CallFailed):
+    """The answer's body (or what it inflates to) is larger than the operation allows."""
+
+
+@dataclass
+class _Call:
+    """One call in flight on this thread: its deadline, and the sockets it opened or reused."""
+
+    deadline: float
+    sockets: list[socket.socket] = field(default_factory=list)
+    expired: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self.lock:
+            if self.expired:
+                _shut(sock)
+            self.sockets.append(sock)
+
+    def expire(self) -> None:
+        with self.lock:
+            self.expired = True
+            for sock in self.sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed
+        sock.shutdown(socket.SHUT_RDWR)  # wakes a recv blocked in another thread (it reads EOF)
+
+
+_current = threading.local()
+
+
+def _call() -> _Call | None:
+    return getattr(_current, "call", None)
+
+
+class _WatchedMixin:
+    """Registers each socket with the thread's call, and opens none after its deadline."""
+
+    def _new_conn(self) -> socket.socket:
+        call = _call()
+        if call is not None and (call.expired or time.monotonic() >= call.deadline):
+            raise ConnectTimeoutError(self, "the call's deadline passed")
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
+        if call is not None:
+            call.watch(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        call = _call()
+        if call is not None:
+            call.watch(getattr(self, "sock", None))  # a kept-alive connection's socket
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _WatchedHTTP(_WatchedMixin, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPS(_WatchedMixin, HTTPSConnection):
+    pass
+
+
+class _WatchedPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTP
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPS
+
+
+class _Adapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
+
+
+def watched_session(retry: Retry) -> requests.Session:
+    """A requests session whose connections honour the calls' deadlines."""
+    session = requests.Session()
+    session.mount("http://", _Adapter(max_retries=retry))
+    session.mount("https://", _Adapter(max_retries=retry))
+    session.headers["Accept-Encoding"] = ACCEPT_ENCODING
+    return session
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A status and a body read whole within its bounds."""
+
+    status: int
+    body: bytes
+
+
+def fetch(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    deadline_s: float,
+    max_bytes: int,
+    timeout: tuple[float, float],
+    **kwargs: Any,
+) -> Answer:
+    """One HTTP call, retries included, ended at `deadline_s` from now; its body at most `max_bytes`
+    (after inflating). Raises CallFailed (or AnswerTooLarge) for anything but an answer."""
+    call = _Call(time.monotonic() + deadline_s)
+    timer = threading.Timer(deadline_s, call.expire)
+    timer.daemon = True
+    _current.call = call
+    timer.start()
+    try:
+        connect, read = timeout
+        resp = session.request(
+            method, url, timeout=(min(connect, deadline_s), min(read, deadline_s)), stream=True,
+            allow_redirects=False, **kwargs,
+        )  # fmt: skip
+        try:
+            body = _read_body(resp, call, max_bytes)
+        finally:
+            resp.close()
+        return Answer(resp.status_code, body)
+    except requests.RequestException as exc:
+        raise CallFailed("deadline passed" if call.expired else type(exc).__name__) from exc
+    except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
+        raise CallFailed("deadline passed" if call.expired else type(exc).__name__) from exc
+    finally:
+        timer.cancel()
+        _current.call = None
+
+
+def _read_body(resp: requests.Response, call: _Call, max_bytes: int) -> bytes:
+    declared = resp.headers.get("Content-Length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
+        raise AnswerTooLarge(f"body of {int(declared)} bytes declared, at most {max_bytes} read")
+    body = _Body(resp.headers.get("Content-Encoding", "identity"), max_bytes)
+    for chunk in resp.raw.stream(CHUNK, decode_content=False):
+        if call.expired or time.monotonic() >= call.deadline:
+            raise CallFailed("deadline passed")
+        body.add(chunk)
+    if call.expired:  # the timer shut the socket: what was read is cut short
+        raise CallFailed("deadline passed")
+    return body.done()
+
+
+class _Body:
+    """Collects a body, inflating gzip or deflate, never holding more than `limit` bytes of it."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        encoding = encoding.strip().lower()
+        if encoding in ("", "identity"):
+            self._inflate: Any = None
+        elif encoding in ("gzip", "x-gzip"):
+            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._inflate = zlib.decompressobj(zlib.MAX_WBITS)
+        else:
+            raise CallFailed(f"content encoding {encoding[:20]!r} not accepted")
+        self.limit = limit
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.raw = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.raw += len(chunk)
+        if self.raw > self.limit:
+            raise AnswerTooLarge(f"body larger than {self.limit} bytes")
+        if self._inflate is not None:
+            try:
+                chunk = self._inflate.decompress(chunk, self.limit - self.size + 1)
+            except zlib.error as exc:
+                raise CallFailed("body does not inflate") from exc
+            if self._inflate.unconsumed_tail:
+                raise AnswerTooLarge(f"body inflates to more than {self.limit} bytes")
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise AnswerTooLarge(f"body larger than {self.limit} bytes")
+        self.parts.append(chunk)
+
+    def done(self) -> bytes:
+        if self._inflate is not None:
+            try:
+                self.add_tail(self._inflate.flush())
+            except zlib.error as exc:
+                raise CallFailed("body does not inflate") from exc
+        return b"".join(self.parts)
+
+    def add_tail(self, tail: bytes) -> None:
+        self.size += len(tail)
+        if self.size > self.limit:
+            raise AnswerTooLarge(f"body inflates to more than {self.limit} bytes")
+        self.parts.append(tail)
