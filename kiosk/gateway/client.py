@@ -20,7 +20,7 @@ from urllib3.util.retry import Retry
 from kiosk.gateway import answers
 from kiosk.gateway.answers import Conflict, EventsAck, LeaseAnswer, LookupAnswer, ManifestCard, OfficeAnswer, SlotAnswer
 from kiosk.gateway.contract import ContractViolation, operation
-from kiosk.gateway.transport import AnswerTooLarge, CallFailed, fetch, watched_session
+from kiosk.gateway.transport import BadBody, CallFailed, fetch, watched_session
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class GatewayClient:
                 verify=self._verify,
                 cert=self._cert,
             )
-        except AnswerTooLarge as exc:
+        except BadBody as exc:
             raise GatewayBadAnswer(f"{what}: {exc.why}") from exc
         except CallFailed as exc:
             raise GatewayUnavailable(f"{what}: {exc.why}") from exc

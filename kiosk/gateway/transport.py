@@ -37,7 +37,11 @@ class CallFailed(Exception):
         self.why = why
 
 
-class AnswerTooLarge(CallFailed):
+class BadBody(CallFailed):
+    """An answer came, but its body cannot be used: not inflatable, an encoding not asked for."""
+
+
+class AnswerTooLarge(BadBody):
     """The answer's body (or what it inflates to) is larger than the operation allows."""
 
 
@@ -132,7 +136,7 @@ class Answer:
     """A status and a body read whole within its bounds."""
 
     status: int
-    body: bytes
+    body: bytes | bytearray
 
 
 def fetch(
@@ -172,10 +176,10 @@ def fetch(
         _current.call = None
 
 
-def _read_body(resp: requests.Response, call: _Call, max_bytes: int) -> bytes:
+def _read_body(resp: requests.Response, call: _Call, max_bytes: int) -> bytearray:
     declared = resp.headers.get("Content-Length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
-        raise AnswerTooLarge(f"body of {int(declared)} bytes declared, at most {max_bytes} read")
+        raise AnswerTooLarge(f"body of {int(declared)} bytes declared: larger than {max_bytes} bytes")
     body = _Body(resp.headers.get("Content-Encoding", "identity"), max_bytes)
     for chunk in resp.raw.stream(CHUNK, decode_content=False):
         if call.expired or time.monotonic() >= call.deadline:
@@ -198,10 +202,9 @@ class _Body:
         elif encoding == "deflate":
             self._inflate = zlib.decompressobj(zlib.MAX_WBITS)
         else:
-            raise CallFailed(f"content encoding {encoding[:20]!r} not accepted")
+            raise BadBody(f"content encoding {encoding[:20]!r} not accepted")
         self.limit = limit
-        self.parts: list[bytes] = []
-        self.size = 0
+        self.data = bytearray()  # one buffer: no second copy when the body is complete
         self.raw = 0
 
     def add(self, chunk: bytes) -> None:
@@ -212,24 +215,24 @@ class _Body:
             try:
                 chunk = self._inflate.decompress(chunk, self.limit - self.size + 1)
             except zlib.error as exc:
-                raise CallFailed("body does not inflate") from exc
+                raise BadBody("body does not inflate") from exc
             if self._inflate.unconsumed_tail:
                 raise AnswerTooLarge(f"body inflates to more than {self.limit} bytes")
-        self.size += len(chunk)
-        if self.size > self.limit:
-            raise AnswerTooLarge(f"body larger than {self.limit} bytes")
-        self.parts.append(chunk)
+        self._keep(chunk)
 
-    def done(self) -> bytes:
+    def _keep(self, chunk: bytes) -> None:
+        if len(self.data) + len(chunk) > self.limit:
+            raise AnswerTooLarge(f"body (inflated) larger than {self.limit} bytes")
+        self.data += chunk
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def done(self) -> bytearray:
         if self._inflate is not None:
             try:
-                self.add_tail(self._inflate.flush())
+                self._keep(self._inflate.flush())
             except zlib.error as exc:
-                raise CallFailed("body does not inflate") from exc
-        return b"".join(self.parts)
-
-    def add_tail(self, tail: bytes) -> None:
-        self.size += len(tail)
-        if self.size > self.limit:
-            raise AnswerTooLarge(f"body inflates to more than {self.limit} bytes")
-        self.parts.append(tail)
+                raise BadBody("body does not inflate") from exc
+        return self.data

@@ -1,0 +1,145 @@
+"""`kiosk bench fuzz gateway`: the real client against a hostile loopback gateway (kiosk.sim.hostile) for
+N seconds. Counts calls, calls per second, the declared errors by kind, undeclared exceptions (goal 0),
+calls that overran their deadline (goal 0) and the process's peak memory."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import resource
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.gateway.client import GatewayBadAnswer, GatewayClient, GatewayError, GatewayRefused, GatewayUnavailable
+from kiosk.sim.hostile import HostileGateway, hostile_reply
+
+DEADLINE_S = 1.5  # the whole call, retries included
+MARGIN_S = 0.5  # a call may end this much after its deadline (the timer, the scheduler)
+THREADS = 4  # kiosks' callers at once (UI desk, upkeep, sync worker, a second kiosk)
+
+Call = Callable[[GatewayClient], object]
+CALLS: tuple[tuple[str, Call], ...] = (
+    ("manifest", lambda c: c.manifest()),
+    ("manifest_since", lambda c: c.manifest_since(2)),
+    ("lookup", lambda c: c.lookup("5371041234560001")),
+    ("resolve_chip", lambda c: c.resolve_chip("04A1B2C3D4E5F6")),
+    ("consume_ticket", lambda c: c.consume_ticket("0123456789abcdef")),
+    ("offices", lambda c: c.offices()),
+    ("slots", lambda c: c.slots("O1", dt.date(2026, 12, 3))),
+    ("book", lambda c: c.book("b1", "5371041234560001", "O1", "2026-12-03", "09:00")),
+    ("leases", lambda c: c.leases(dt.date(2026, 12, 3))),
+    ("send_events", lambda c: c.send_events([{"id": "e1", "kind": "refused", "payload": {}}])),
+    ("heartbeat", lambda c: c.heartbeat({"ok": True})),
+)
+
+
+def _peak_rss_kib() -> int:
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls = 0
+        self.outcomes: Counter[str] = Counter()
+        self.undeclared: list[str] = []
+        self.late: list[tuple[str, float]] = []
+        self.longest = 0.0
+
+    def add(self, name: str, outcome: str, took: float, undeclared: str | None) -> None:
+        with self.lock:
+            self.calls += 1
+            self.outcomes[outcome] += 1
+            self.longest = max(self.longest, took)
+            if undeclared is not None:
+                self.undeclared.append(undeclared)
+            if took > DEADLINE_S + MARGIN_S:
+                self.late.append((name, round(took, 2)))
+
+
+def _outcome(exc: BaseException | None) -> str:
+    if exc is None:
+        return "answered"
+    for kind in (GatewayBadAnswer, GatewayUnavailable, GatewayRefused):
+        if isinstance(exc, kind):
+            return kind.__name__
+    return "undeclared"
+
+
+def _caller(url: str, seed: int, until: float, tally: _Tally) -> None:
+    rng = random.Random(seed)
+    client = GatewayClient(url, "K1", "key", timeout_s=0.5, retries=1, backoff_s=0.01, deadline_s=DEADLINE_S)
+    while time.monotonic() < until:
+        name, call = rng.choice(CALLS)
+        t0 = time.monotonic()
+        exc: BaseException | None = None
+        try:
+            call(client)
+        except GatewayError as e:
+            exc = e
+        except Exception as e:  # the one thing that must never happen
+            exc = e
+            tally.add(name, "undeclared", time.monotonic() - t0, f"{name}: " + traceback.format_exc(limit=3)[-600:])
+            continue
+        tally.add(name, _outcome(exc), time.monotonic() - t0, None)
+    client.close()
+
+
+def run(seconds: float, seed: int = 1) -> dict[str, Any]:
+    """Fuzz the client for `seconds` with THREADS callers; the figures."""
+    rng = random.Random(seed)
+    lock = threading.Lock()
+
+    def plan(operation_id: str, sent: list[str]) -> Any:
+        with lock:
+            return hostile_reply(rng, operation_id, sent)
+
+    server = HostileGateway(plan).start()
+    tally = _Tally()
+    rss_before = _peak_rss_kib()
+    t0 = time.monotonic()
+    until = t0 + seconds
+    threads = [
+        threading.Thread(target=_caller, args=(server.url, seed * 100 + i, until, tally), daemon=True)
+        for i in range(THREADS)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=seconds + DEADLINE_S * 4)
+    took = time.monotonic() - t0
+    server.stop()
+    return {
+        "seconds": round(took, 1),
+        "calls": tally.calls,
+        "calls_per_second": round(tally.calls / took, 1) if took else 0.0,
+        "outcomes": dict(tally.outcomes),
+        "undeclared_exceptions": len(tally.undeclared),
+        "undeclared_examples": tally.undeclared[:3],
+        "deadline_s": DEADLINE_S,
+        "longest_call_s": round(tally.longest, 2),
+        "calls_past_deadline": len(tally.late),
+        "late_examples": tally.late[:5],
+        "peak_rss_mib": round(_peak_rss_kib() / 1024, 1),
+        "peak_rss_growth_mib": round((_peak_rss_kib() - rss_before) / 1024, 1),
+        "threads_left": sum(t.is_alive() for t in threads),
+        "seed": seed,
+    }
+
+
+def report(r: dict[str, Any]) -> str:
+    lines = [
+        f"kiosk bench fuzz gateway: {r['calls']} calls in {r['seconds']} s "
+        f"({r['calls_per_second']}/s), seed {r['seed']}",
+        f"  undeclared exceptions      {r['undeclared_exceptions']:>8}   (goal 0)",
+        f"  calls past the deadline    {r['calls_past_deadline']:>8}   (deadline {r['deadline_s']} s + 0.5; goal 0)",
+        f"  longest call, s            {r['longest_call_s']:>8}",
+        f"  peak RSS, MiB              {r['peak_rss_mib']:>8}   (+{r['peak_rss_growth_mib']} while fuzzing)",
+    ]
+    lines += [f"  {k:<26} {v:>8}" for k, v in sorted(r["outcomes"].items())]
+    lines += [f"  ! {e}" for e in r["undeclared_examples"]]
+    return "\n".join(lines)
