@@ -1,5 +1,6 @@
 """What the outbox worker does after each drain that reached the gateway: poll the manifest, refresh
-this kiosk's leased recording places, send the heartbeat (with the status snapshot)."""
+this kiosk's leased recording places, send the heartbeat (with the status snapshot), and apply the store's
+retention rules (kiosk.store.retention)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from kiosk.gateway.client import Conflict, GatewayClient, GatewayRefused, GatewayUnavailable
 from kiosk.runner.status import StatusBoard
 from kiosk.store import Store
+from kiosk.store.db import Pruned
 from kiosk.sync.worker import SyncWorker
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,7 @@ class Upkeep:
     def attach(self, sync: SyncWorker) -> None:
         """Run after each drain of `sync` that reached the gateway; the status board reads its link state."""
         self.status.sync = sync
-        sync.after_sync.extend([self.refresh_manifest, self.refresh_leases, self.heartbeat])
+        sync.after_sync.extend([self.refresh_manifest, self.refresh_leases, self.heartbeat, self.apply_retention])
         sync.on_conflict = self.conflict
 
     def conflict(self, c: Conflict) -> None:
@@ -62,6 +64,18 @@ class Upkeep:
             log.info("leases not refreshed: %s", exc)
             return False
         return self.store.replace_leases([dataclasses.asdict(row) for row in rows])
+
+    def apply_retention(self) -> Pruned:
+        """Prune delivered events and stale statuses past their retention (docs/data-protection.md)."""
+        pruned = self.store.apply_retention(self.today())
+        if pruned != Pruned():
+            log.info(
+                "retention: %d delivered event(s) pruned, %d masked, %d seen status(es) forgotten",
+                pruned.events,
+                pruned.masked,
+                pruned.statuses,
+            )
+        return pruned
 
     def heartbeat(self) -> bool:
         """Probe the quiet parts, then send the status snapshot."""

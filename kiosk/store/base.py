@@ -48,7 +48,7 @@ class Database:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute("PRAGMA secure_delete=ON")  # erased templates are overwritten, not just unlinked
+        self._db.execute("PRAGMA secure_delete=ON")  # deleted rows (NIKs, templates) are zeroed, not just unlinked
         self._create()
 
     def _create(self) -> None:
@@ -72,6 +72,15 @@ class Database:
         """A trivial read through the same lock every writer takes (the watchdog's liveness check)."""
         with self._lock:
             self._db.execute("SELECT 1").fetchone()
+
+    def erase_old_copies(self) -> None:
+        """Make a deletion or a masking final on disk. secure_delete zeroes what a row held in the page it
+        leaves, but the WAL still holds earlier copies of that page; checkpointing the WAL into the
+        database file and truncating it removes them. Called after a card leaves and after NIKs are masked.
+        A reader on another connection (`kiosk audit`) is waited for up to the busy timeout; if it is still
+        reading, the WAL stays as it is until the next call."""
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def journal_mode(self) -> str:
         """SQLite's journal mode of the open database ("wal" once the store is open)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kiosk.store.base import Database
+from kiosk.store.base import Database, Tx
 from kiosk.store.journal import append_row
 from kiosk.store.outbox import enqueue_row, waiting
 
@@ -27,6 +27,11 @@ CREATE TABLE IF NOT EXISTS known_status (
     known_at TEXT NOT NULL
 );
 """
+
+
+def forget_statuses(tx: Tx, before_day: str) -> int:
+    """Forget the statuses last seen before `before_day` (ISO date); returns how many were forgotten."""
+    return int(tx.execute("DELETE FROM known_status WHERE known_at < ?", (before_day,)).rowcount)
 
 
 class Cache(Database):

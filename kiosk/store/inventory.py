@@ -1,7 +1,9 @@
 """The vault: cards in their slots, their sealed face templates, release intents and outcomes, alarms.
 
 A release is written as intent, then act, then outcome: the intent commits before the actuator moves,
-and a restart reconciles open intents from sensor state. A card that leaves takes its template with it.
+and a restart reconciles open intents from sensor state. A card that leaves (taken by its owner, or
+unloaded by staff) takes its row, with the NIK and chip UIDs, and its face template with it, also from the
+file's old page copies (`erase_old_copies`); what stays is the card ID in the releases and the journal.
 """
 
 from __future__ import annotations
@@ -125,7 +127,8 @@ class Inventory(Database):
             tx.execute("DELETE FROM templates WHERE card_id=?", (row[1],))
             tx.execute("DELETE FROM alarms WHERE name=?", (f"slot:{slot}",))
             _record(tx, "card_unloaded", {"slot": slot, "card": row[1], "reason": reason, "operator": operator}, row[1])
-            return _card(row)
+        self.erase_old_copies()
+        return _card(row)
 
     def _cards(self, where: str = "", args: tuple[Any, ...] = ()) -> list[InventoryCard]:
         return [_card(r) for r in self._rows(f"SELECT {CARD_COLUMNS} FROM inventory {where} ORDER BY slot", args)]
@@ -215,6 +218,8 @@ class Releases(Inventory):
                 tx.execute("UPDATE inventory SET out_of_service=1 WHERE slot=?", (slot,))
             data = {"release": release_id, "slot": slot, "card": card_id, "outcome": outcome, "audit": audit}
             _record(tx, "release_outcome", data, card_id)
+        if outcome == "taken":
+            self.erase_old_copies()
 
     def open_releases(self) -> list[ReleaseIntent]:
         """Releases started but not finished (to reconcile after a restart), oldest first."""

@@ -1,4 +1,9 @@
-"""The outbox: events for the gateway, each with a client-made ID, delivered in order and at least once."""
+"""The outbox: events for the gateway, each with a client-made ID, delivered in order and at least once.
+
+An event may carry a resident's NIK in full (an offline booking: the gateway needs it to book). Once the
+gateway has the event, the kiosk does not: delivery masks every personal field to its last four digits in
+the same transaction, and delivered events are pruned after a while (kiosk.store.retention).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,12 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(delivered, seq);
 """
+PERSONAL_FIELDS = ("nik",)  # payload fields the gateway needs in full and the kiosk keeps only masked
+_WHOLE = " OR ".join(
+    f"(json_type(payload, '$.{f}') = 'text' AND substr(json_extract(payload, '$.{f}'), 1, 1) NOT IN ('*', ''))"
+    for f in PERSONAL_FIELDS
+)
+DELIVERED_WHOLE = f"delivered IS NOT NULL AND ({_WHOLE})"  # delivered events with a personal field not masked
 
 
 @dataclass(frozen=True)
@@ -54,12 +65,53 @@ def waiting(tx: Tx, kind: str) -> bool:
     return row is not None
 
 
+def masked(value: str) -> str:
+    """A NIK as the journal keeps it: every character but the last four starred (kiosk.identity.nik's
+    mask_nik, which the store cannot import: identity's templates import the store)."""
+    if len(value) <= 4:
+        return "*" * len(value)
+    return "*" * (len(value) - 4) + value[-4:]
+
+
+def mask_delivered(tx: Tx, event_ids: list[str] | None = None) -> int:
+    """Mask the personal fields of delivered events that still hold them in full (of `event_ids`, or of
+    every delivered event); returns how many events were rewritten."""
+    rows: list[Any] = []
+    if event_ids is None:
+        rows = tx.execute(f"SELECT id, payload FROM outbox WHERE {DELIVERED_WHOLE}").fetchall()
+    else:
+        for event_id in event_ids:
+            sql = f"SELECT id, payload FROM outbox WHERE id=? AND {DELIVERED_WHOLE}"
+            rows += tx.execute(sql, (event_id,)).fetchall()
+    for event_id, text in rows:
+        payload = json.loads(text)
+        for name in PERSONAL_FIELDS:
+            if isinstance(payload.get(name), str):
+                payload[name] = masked(payload[name])
+        tx.execute("UPDATE outbox SET payload=? WHERE id=?", (json.dumps(payload, sort_keys=True), event_id))
+    return len(rows)
+
+
+def prune_delivered(tx: Tx, before: float) -> int:
+    """Delete events delivered before `before` (epoch seconds), except the newest event: its seq is where
+    the next one counts on from, so the gateway never sees a seq twice. Returns how many were deleted."""
+    cur = tx.execute(
+        "DELETE FROM outbox WHERE delivered IS NOT NULL AND delivered < ? AND seq < (SELECT MAX(seq) FROM outbox)",
+        (before,),
+    )
+    return int(cur.rowcount)
+
+
 class Outbox(Database):
     """The outbox's share of the store."""
 
     def _create(self) -> None:
         super()._create()
         self._script(SCHEMA)
+        if self._row(f"SELECT 1 FROM outbox WHERE {DELIVERED_WHOLE} LIMIT 1"):  # a store from before issue 13
+            with self.transaction() as tx:  # (read first: `kiosk audit` may open a read-only copy)
+                mask_delivered(tx)
+            self.erase_old_copies()
 
     def enqueue(self, kind: str, payload: Mapping[str, Any], ordering_key: str | None = None) -> str:
         """Queue an event for the gateway; returns its client-made ID (the idempotency key)."""
@@ -76,7 +128,7 @@ class Outbox(Database):
         return [OutboxItem(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
 
     def outbox_ids(self) -> set[str]:
-        """The IDs of every event ever queued (delivered or not)."""
+        """The IDs of every event kept: undelivered, or delivered and not yet pruned."""
         return {r[0] for r in self._rows("SELECT id FROM outbox")}
 
     def pending_count(self) -> int:
@@ -84,10 +136,14 @@ class Outbox(Database):
         return int(self._row("SELECT COUNT(*) FROM outbox WHERE delivered IS NULL")[0])
 
     def mark_delivered(self, event_ids: list[str]) -> None:
-        """Record that the gateway took these events."""
+        """Record that the gateway took these events; their NIKs are masked in the same transaction."""
         with self.transaction() as tx:
             now = tx.now()
-            tx.executemany("UPDATE outbox SET delivered=? WHERE id=?", [(now, i) for i in event_ids])
+            rows = [(now, i) for i in event_ids]
+            tx.executemany("UPDATE outbox SET delivered=? WHERE id=? AND delivered IS NULL", rows)
+            masked_any = mask_delivered(tx, event_ids) > 0
+        if masked_any:
+            self.erase_old_copies()
 
     def mark_attempt(self, event_ids: list[str]) -> None:
         """Count one more delivery attempt of these events."""
