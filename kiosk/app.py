@@ -26,6 +26,7 @@ from kiosk.flow.model import Session, Step
 from kiosk.flow.rules import offers_cancel, slip_for
 from kiosk.hardware.printer import PrinterState
 from kiosk.health import Health
+from kiosk.lockdown import KIOSK, Lockdown, WindowGuard, chosen
 from kiosk.ops.memory import release_free_heap
 from kiosk.runner import Kiosk, Parts, StatusSnapshot
 from kiosk.screens.idle import IdleScreen
@@ -70,6 +71,8 @@ def load_kv(demo: bool = False) -> None:
 class KioskApp(App):
     """The kiosk's window."""
 
+    use_kivy_settings = False  # no Kivy settings panel (see open_settings)
+
     lang = StringProperty("id")
     other_language_name = StringProperty(LANGUAGE_NAMES["en"])
     help_called = BooleanProperty(False)
@@ -93,9 +96,12 @@ class KioskApp(App):
         *,
         panel: Callable[[], Widget] | None = None,
         camera_thread: bool = True,
+        lockdown: Lockdown | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        # the ways out of the app (kiosk.lockdown): none but the service manager's unless the demo chose
+        self.guard = WindowGuard(chosen() if lockdown is None else lockdown, self.stop)
         self.title = "Loket Mandiri e-KTP"
         self.kiosk = kiosk
         self.panel = panel  # the demo's stand-in for the resident, beside the screens
@@ -149,6 +155,14 @@ class KioskApp(App):
         loop themselves, frame by frame)."""
         self._run_prepare()
 
+    def on_start(self) -> None:
+        self.guard.install()  # after Kivy bound its own keys, so the lock-down is asked first
+
+    def open_settings(self, *_args: Any) -> bool:
+        """No settings panel on a kiosk: Kivy opens one on F1 or the menu key, and it can change how the app
+        quits. The lock-down swallows those keys; this closes the door behind them (also for the demo)."""
+        return False
+
     def _start_notify(self) -> None:
         """Tell systemd the kiosk is up (after the first frame) and ping its watchdog from this loop."""
         from kiosk.ops.notify import Notifier, Watchdog
@@ -167,6 +181,7 @@ class KioskApp(App):
         look.use(self.kiosk.cfg.display, *Window.size)
 
     def on_stop(self) -> None:
+        self.guard.remove()
         Window.unbind(rotation=self._rotated)
         self._halt.set()
         if self._camera is not None:
@@ -332,7 +347,7 @@ def run_kiosk(cfg: KioskConfig, parts: Parts, health: Health, windowed: bool = F
     display = cfg.display
     window_setup(windowed or not display.fullscreen, display.width, display.height, display.rotation)
     try:
-        KioskApp(kiosk).run()
+        KioskApp(kiosk, lockdown=KIOSK).run()  # locked, whatever else this process chose
     finally:
         if ops is not None:
             ops.stop()
