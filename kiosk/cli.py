@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from kiosk.config import ConfigError, load_config
 from kiosk.identity.nik import mask_nik
+from kiosk.lockdown import DEMO, DEMO_HELP, choose
 
 if TYPE_CHECKING:
     from kiosk.store import Store
@@ -62,6 +63,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
     prepare_kivy_env(data_dir)
+    choose(DEMO)  # the demo keeps a way out; `kiosk run` has none (kiosk.lockdown)
     from kiosk.sim.demo import run_demo
 
     return run_demo(
@@ -173,7 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_simulation_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """demo and simulate: the kiosk in a simulated town."""
-    demo = sub.add_parser("demo", help="the real app with simulated hardware and a seeded gateway simulator")
+    demo = sub.add_parser(
+        "demo",
+        help="the real app with simulated hardware and a seeded gateway simulator",
+        description=f"The real app with simulated hardware and a seeded gateway simulator. {DEMO_HELP}.",
+    )
     demo.add_argument("--windowed", action="store_true", help="a window instead of full screen")
     demo.add_argument("--seed", type=int, default=1, help="seed of the simulated town (default 1)")
     demo.add_argument("--language", choices=("id", "en"), default="id")
