@@ -77,12 +77,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
 
 
+def config_refused(exc: ConfigError, config: str) -> int:
+    """Say each of a configuration's problems on a line of its own, after its file; the exit status is 2."""
+    for problem in exc.problems:
+        print(f"{exc.source if exc.source is not None else config}: {problem}", file=sys.stderr)
+    return 2
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        return config_refused(exc, args.config)
     from kiosk.health import Health
     from kiosk.runner.parts import build_parts
 
@@ -90,8 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         parts = build_parts(cfg, health)  # before any window: a part that cannot start here is a config error
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        return config_refused(exc, args.config)
     prepare_kivy_env(cfg.data_dir)
     from kiosk.app import run_kiosk
 
@@ -280,8 +285,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
         health = Health()
         parts = build_parts(cfg, health)
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        return config_refused(exc, args.config)
     client = GatewayClient(
         cfg.gateway_url,
         cfg.kiosk_id,

@@ -15,20 +15,19 @@ def read_hardware(doc: Document) -> HardwareConfig:
     """[hardware]: which adapter drives each part (with the [gpio] pin map when a part is wired to the header)."""
     vault = doc.choice("hardware.vault", VAULTS, "sim")
     indicators = doc.choice("hardware.indicators", INDICATORS, "sim")
-    pins = read_pinmap(doc) if "gpio" in (vault, indicators) else None
+    wired = "gpio" in (vault, indicators)
+    pins = read_pinmap(doc) if wired or doc.get("gpio") is not None else None  # checked even when not wired
+    slots = doc.whole("hardware.vault_slots", 24, 1, 200)  # checked even when the pin map counts the slots
     printer, printer_device, printer_profile = _printer(doc)
-    device = doc.get("hardware.camera_device")
     return HardwareConfig(
         camera=doc.choice("hardware.camera", CAMERAS, "sim"),
-        camera_device=device if isinstance(device, int | str) else 0,
+        camera_device=_camera_device(doc),
         reader=doc.choice("hardware.reader", READERS, "sim"),
         reader_name=str(doc.get("hardware.reader_name") or ""),
         atr_list=Path(doc.get("hardware.atr_list") or DEFAULT_ATR_LIST),
         vault=vault,
-        vault_slots=len(pins.slots)
-        if pins and vault == "gpio"
-        else int(doc.number("hardware.vault_slots", 24, 1, 200)),
-        vault_columns=int(doc.number("hardware.vault_columns", 6, 1, 50)),
+        vault_slots=len(pins.slots) if pins and vault == "gpio" else slots,
+        vault_columns=doc.whole("hardware.vault_columns", 6, 1, 50),
         printer=printer,
         printer_device=printer_device,
         printer_qr=doc.choice("hardware.printer_qr", PRINTER_QR, "image"),
@@ -37,8 +36,19 @@ def read_hardware(doc: Document) -> HardwareConfig:
         load_timeout_s=doc.number("hardware.load_timeout_s", 60, 10, 600),
         unload_after_days=doc.number("hardware.unload_after_days", 30, 1, 365),
         indicators=indicators,
-        gpio=pins,
+        gpio=pins if wired else None,
     )
+
+
+def _camera_device(doc: Document) -> int | str:
+    """hardware.camera_device: OpenCV's camera number (0-63) or a device path such as "/dev/video0"."""
+    device = doc.get("hardware.camera_device")
+    if device is None:
+        return 0
+    if isinstance(device, int) and not 0 <= device <= 63:
+        doc.problem(f'hardware.camera_device: {device} must be a camera number from 0 to 63, or a path "/dev/video0"')
+        return 0
+    return device
 
 
 def _printer(doc: Document) -> tuple[str, str, str]:
@@ -77,7 +87,7 @@ def read_pinmap(doc: Document) -> PinMap | None:
     if not isinstance(table, dict):
         doc.problem("gpio: missing; hardware.vault or hardware.indicators is gpio, so add a [gpio] pin map")
         return None
-    before = len(doc.problems)
+    before = doc.notes
     door, led, buzzer = (_pin(doc, table, key) for key in ("door", "led", "buzzer"))
     slots = _slots(doc, table.get("slots"))
     seat_active_low = _flag(doc, table, "seat_active_low", True)
@@ -88,7 +98,7 @@ def read_pinmap(doc: Document) -> PinMap | None:
         settle = 0.3
     reader_led, camera_led, printer_led = (_guide_pin(doc, table.get(key), f"gpio.{key}") for key in GUIDE_KEYS)
     slot_leds = _slot_leds(doc, table.get("slot_leds", []), len(slots))
-    if len(doc.problems) > before:
+    if doc.notes > before:
         return None
     pins = PinMap(
         tuple(slots),

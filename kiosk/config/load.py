@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from kiosk.config.document import Document
+from kiosk.config.document import Document, read_bounded
 from kiosk.config.hardware import read_hardware
 from kiosk.config.model import ConfigError, KioskConfig
 from kiosk.config.screen import read_display, read_speech
@@ -61,18 +61,42 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
     )
 
 
+MAX_FILE_BYTES = 1 << 20  # a kiosk.toml is a few kilobytes; this is more than any could need
+
+
 def read_toml(path: Path, if_missing: str) -> dict[str, Any]:
-    """A TOML file as a dict; a missing or broken file is a ConfigError naming the file (and `if_missing`)."""
+    """A TOML file as a dict. Every way of failing (missing, unreadable, too big, not UTF-8, not TOML) is a
+    ConfigError naming the file and the fix (`if_missing` when there is no file)."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = read_bounded(path, MAX_FILE_BYTES)
     except FileNotFoundError:
-        raise ConfigError([f"{path}: {if_missing}"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
+        raise ConfigError([if_missing], path) from None
+    except OSError as exc:
+        raise ConfigError([f"cannot be read ({exc.strerror or exc}); check its path and permissions"], path) from None
+    except ValueError as exc:  # a path with a NUL byte in it
+        raise ConfigError([f"is not a usable path ({exc})"], path) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError([f"is larger than {MAX_FILE_BYTES} bytes; is it the right file?"], path) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [f"line {line}: not UTF-8 text (byte {raw[exc.start]:#04x}); save the file as UTF-8"], path
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(["not valid TOML: arrays or tables nested too deeply"], path) from None
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more digits than Python converts
+        raise ConfigError([f"not valid TOML ({exc}); fix that line"], path) from None
 
 
 def load_config(path: str | Path) -> KioskConfig:
-    """Read and validate a kiosk.toml."""
+    """Read and validate a kiosk.toml; a ConfigError names the file, each bad key and its fix."""
     path = Path(path)
     data = read_toml(path, "file not found; copy config/kiosk.example.toml there and edit it")
-    return parse_config(data, path.parent)
+    try:
+        return parse_config(data, path.parent)
+    except ConfigError as exc:
+        raise ConfigError(exc.problems, path) from None

@@ -13,11 +13,17 @@ from kiosk.identity.operator import Operator
 
 
 class ConfigError(ValueError):
-    """The configuration is wrong; `problems` lists each key with what to do about it."""
+    """The configuration is wrong; `problems` lists each key with what to do about it, `source` is the file
+    (None when it is not known). Its text is one line per problem, each starting with the file."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("configuration invalid:\n" + "\n".join(f"  - {p}" for p in problems))
+    def __init__(self, problems: list[str], source: str | Path | None = None) -> None:
         self.problems = problems
+        self.source = source
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """Each problem on a line of its own, after the file it is in."""
+        return [f"{self.source}: {p}" if self.source is not None else p for p in self.problems]
 
 
 CAMERAS = ("sim", "opencv")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.config.document import Document
+from kiosk.hardware.speaker import player_command
 
 ROTATIONS = (0, 90, 180, 270)
 
@@ -121,7 +122,8 @@ def _clock_time(doc: Document, key: str, default: str) -> str:
         return default
     text = str(value)
     hh, sep, mm = text.partition(":")
-    if not (isinstance(value, str) and sep and hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
+    digits = text.isascii() and hh.isdigit() and mm.isdigit() and len(hh) <= 2 and len(mm) == 2
+    if not (isinstance(value, str) and sep and digits and int(hh) < 24 and int(mm) < 60):
         doc.problem(f'{key}: {value!r} must be a local time "HH:MM", e.g. {key.split(".")[-1]} = "{default}"')
         return default
     return f"{int(hh):02d}:{int(mm):02d}"
@@ -149,8 +151,8 @@ def read_display(doc: Document) -> DisplayConfig:
             )
         else:
             base = DisplayConfig.of(panel)
-    width = int(doc.number("display.width", base.width, 320, 7680))
-    height = int(doc.number("display.height", base.height, 240, 7680))
+    width = doc.whole("display.width", base.width, 320, 7680)
+    height = doc.whole("display.height", base.height, 240, 7680)
     width_mm = doc.number("display.width_mm", base.width_mm, 40, 2000)
     height_mm = doc.number("display.height_mm", base.height_mm, 40, 2000)
     if abs(width / width_mm - height / height_mm) > 0.25 * max(width / width_mm, height / height_mm):
@@ -197,11 +199,14 @@ def read_speech(doc: Document) -> SpeechConfig:
     elif not isinstance(player, str) or not player.strip():
         doc.problem('speech.player: must be the command that plays a WAV file, e.g. player = "aplay"')
         player = "aplay"
+    elif not player_command(player):  # split as the speaker splits it
+        doc.problem(f"speech.player: {player!r} has a quote that is not closed; the command is split as a shell would")
+        player = "aplay"
     cache = doc.get("speech.cache_dir")
     return SpeechConfig(
         enabled=_bool(doc, "speech.enabled", True),
-        volume=int(doc.number("speech.volume", 80, 0, 100)),
-        rate_wpm=int(doc.number("speech.rate_wpm", 150, 80, 300)),
+        volume=doc.whole("speech.volume", 80, 0, 100),
+        rate_wpm=doc.whole("speech.rate_wpm", 150, 80, 300),
         voices=voices,
         player=player.strip(),
         cache_dir=doc.path(cache) if isinstance(cache, str) and cache else None,

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.config.document import Document, is_hex
+from kiosk.config.document import Document, is_file, is_hex, read_bounded
+from kiosk.config.schema import shown_name
 from kiosk.flow.machine import FlowConfig
 from kiosk.flow.policy import NIK_SOURCES, Policy
 from kiosk.identity.operator import Operator, valid_pin_hash
@@ -37,9 +38,9 @@ class GatewayTable:
 
 def read_kiosk(doc: Document) -> KioskTable:
     """[kiosk]: id, office, data_dir (relative to the file), language and seal_key_file."""
-    kiosk_id = doc.need_str("kiosk.id", "KIOSK-01")
-    office = doc.need_str("kiosk.office", "DKP-KUPANG")
-    data_dir = doc.path(doc.need_str("kiosk.data_dir", "/var/lib/loket") or ".")
+    kiosk_id = doc.need_str("kiosk.id")
+    office = doc.need_str("kiosk.office")
+    data_dir = doc.path(doc.need_str("kiosk.data_dir") or ".")
     language = doc.choice("kiosk.language", ("id", "en"), "id")
     seal_key = doc.get("kiosk.seal_key_file")
     seal_key_file = Path(seal_key) if isinstance(seal_key, str) and seal_key else None
@@ -48,7 +49,7 @@ def read_kiosk(doc: Document) -> KioskTable:
 
 def read_gateway(doc: Document) -> GatewayTable:
     """[gateway]: url, the pinned CA and client certificate, and the API key (timeout_s: read_gateway_timeout)."""
-    url = doc.need_str("gateway.url", "https://gateway.dukcapil.example/kiosk")
+    url = doc.need_str("gateway.url")
     if url and not url.startswith(("http://", "https://")):
         doc.problem(f"gateway.url: '{url}' must start with https:// (or http:// for a loopback simulator)")
     elif url.startswith("http://") and not url.startswith(LOOPBACK_HTTP):
@@ -70,23 +71,32 @@ def _tls_paths(doc: Document) -> dict[str, Path]:
         value = doc.get(f"gateway.{key}")
         if value is None:
             continue
-        path = doc.path(str(value))
-        if not path.is_file():
+        path = doc.path(value)
+        if not is_file(path):
             doc.problem(f"gateway.{key}: {path} is not a file; 'kiosk provision' writes it")
         paths[key] = path
     return paths
 
 
+MAX_API_KEY_BYTES = 4096
+
+
 def _api_key(doc: Document) -> str:
-    """The API key: read from gateway.api_key_file, else gateway.api_key."""
+    """The API key: read from gateway.api_key_file (a small UTF-8 file), else gateway.api_key."""
     api_key = doc.get("gateway.api_key")
     key_file = doc.get("gateway.api_key_file")
     if key_file:
         path = doc.path(key_file)
         try:
-            api_key = path.read_text().strip()
-        except OSError as exc:
-            doc.problem(f"gateway.api_key_file: cannot read {path} ({exc.strerror}); run 'kiosk provision'")
+            if not is_file(path):
+                raise FileNotFoundError(2, "not a file")
+            raw = read_bounded(path, MAX_API_KEY_BYTES)
+            if len(raw) > MAX_API_KEY_BYTES:
+                raise OSError(0, f"larger than {MAX_API_KEY_BYTES} bytes")
+            api_key = raw.decode("utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            doc.problem(f"gateway.api_key_file: cannot read {path} ({why}); run 'kiosk provision'")
             api_key = "unreadable"
     if not api_key:
         doc.problem("gateway.api_key_file: missing; point it at the file written by 'kiosk provision'")
@@ -106,10 +116,10 @@ def read_ticket_keys(doc: Document) -> dict[int, str]:
         doc.problem('tickets.keys: missing; add the queue system\'s public keys, e.g. keys = { "1" = "<64 hex>" }')
         return keys
     for kid, hexkey in raw_keys.items():
-        ok_id = str(kid).isdigit() and 0 <= int(kid) < 65536
+        ok_id = kid.isascii() and kid.isdigit() and len(kid) <= 5 and int(kid) < 65536
         ok_key = isinstance(hexkey, str) and len(hexkey) == 64 and is_hex(hexkey)
         if not (ok_id and ok_key):
-            doc.problem(f"tickets.keys.{kid}: key IDs are numbers 0-65535 and keys 64 hex digits (Ed25519)")
+            doc.problem(f"tickets.keys.{shown_name(kid)}: key IDs are numbers 0-65535 and keys 64 hex digits (Ed25519)")
         else:
             keys[int(kid)] = hexkey
     return keys
@@ -139,7 +149,7 @@ def read_flow(doc: Document, policy: Policy, release_timeout_s: float) -> FlowCo
         busy_timeout_s=doc.number("flow.busy_timeout_s", 30, 5, 300),
         release_timeout_s=release_timeout_s + 15,
         done_timeout_s=doc.number("flow.done_timeout_s", 30, 5, 600),
-        max_face_attempts=int(doc.number("flow.max_face_attempts", 3, 1, 10)),
+        max_face_attempts=doc.whole("flow.max_face_attempts", 3, 1, 10),
         policy=policy,
     )
     if flow.warn_before_s >= flow.idle_timeout_s:
@@ -160,7 +170,7 @@ def read_ops_listen(doc: Document) -> tuple[str, int] | None:
     host, _, port = str(listen).rpartition(":")
     if listen == "":
         return None
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not host or not (port.isascii() and port.isdigit() and len(port) <= 5) or not 0 < int(port) < 65536:
         doc.problem(f'ops.listen: {listen!r} must be host:port, e.g. "10.0.0.5:9101" (the management interface)')
         return ("127.0.0.1", 9101)
     return (host.strip("[]"), int(port))
