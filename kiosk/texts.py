@@ -35,6 +35,10 @@ REASONS: dict[Reason, tuple[str, str]] = {
         N_("Go to the office named on your ticket, or take a ticket here."),
     ),
     Reason.TICKET_USED: (N_("This ticket has already been used."), N_("Take a new queue ticket at the queue machine.")),
+    Reason.TICKET_USED_ELSEWHERE: (
+        N_("This ticket has already been used at another kiosk."),
+        N_("Take a new queue ticket at the queue machine or ask an officer."),
+    ),
     Reason.NIK_FORMAT: (N_("A NIK has 16 digits."), N_("Check the number and try again.")),
     Reason.NIK_REGION: (
         N_("The region code in this NIK does not exist."),

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kiosk.flow import effects as fx
 from kiosk.flow import events as ev
 from kiosk.flow.machine import FlowConfig, start, step
-from kiosk.flow.model import CardStatus, Lookup, Office, Session, Slot
+from kiosk.flow.model import CardStatus, Lookup, Office, Session, Slot, TicketClaim
 from kiosk.identity.ticket import Service, Ticket, issue_ticket, verify_ticket
 
 KEY = Ed25519PrivateKey.generate()
@@ -36,17 +36,24 @@ def ticket(nik: str = NIK, service: Service = Service.PICKUP) -> Ticket:
 
 
 class Walker:
-    """Steps a session through events, keeping the time and every effect."""
+    """Steps a session through events, keeping the time and every effect. A ticket's claim is answered at
+    once with `claim` (as a gateway on the same desk would), or left waiting with None."""
 
-    def __init__(self, session: Session | None = None, now: float = T0) -> None:
+    def __init__(
+        self, session: Session | None = None, now: float = T0, claim: TicketClaim | None = TicketClaim.CLAIMED
+    ) -> None:
         self.s = session or start()
         self.now = now
+        self.claim = claim
         self.effects: list[fx.Effect] = []
 
     def __call__(self, event: ev.Event, after: float = 1.0) -> Walker:
         self.now += after
         self.s, effects = step(self.s, event, self.now, CFG)
         self.effects.extend(effects)
+        for e in effects:
+            if isinstance(e, fx.ClaimTicket) and self.claim is not None:
+                self(ev.TicketClaimed(e.visit, e.ticket_id, self.claim), after=0.0)
         return self
 
     def last(self, kind: type) -> list:

@@ -1,7 +1,8 @@
 """Property tests: the flow's invariants over random event sequences.
 
-- No card leaves the vault (a ReleaseCard effect) without, in the same visit, an accepted ticket, a NIK
-  that matches it, a lookup that found the card here, and a face check that matched and was live.
+- No card leaves the vault (a ReleaseCard effect) without, in the same visit, an accepted ticket that the
+  gateway did not say was spent elsewhere, a NIK that matches it, a lookup that found the card here, and a
+  face check that matched and was live. Nothing is looked up before the ticket's claim was answered.
 - Every visit ends at idle by itself, and a visit that ends tells the runner to forget the resident.
 - A card that left the vault (VaultOutcome taken) is always recorded: a RecordHandover for it follows,
   whichever way the visit goes on (the right tap, a walk-away, a cancel, wrong taps).
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from kiosk.flow import effects as fx
 from kiosk.flow import events as ev
 from kiosk.flow.machine import FlowConfig, step
-from kiosk.flow.model import CardStatus, Lookup, Reason, Session, Step
+from kiosk.flow.model import CardStatus, Lookup, Reason, Session, Step, TicketClaim
 from kiosk.flow.policy import Policy
 from kiosk.identity.ticket import Ticket, TicketReason, TicketRefusal
 from tests.flowkit import CFG, NIK, OFFICES, OTHER_NIK, READY, SLOTS, T0, ticket
@@ -81,6 +82,12 @@ events: st.SearchStrategy[Make] = st.one_of(
         st.sampled_from([NIK, OTHER_NIK, "12", "5371043202900001"]),
         st.sampled_from(["typed", "ocr"]),
     ),
+    st.builds(
+        lambda stale, t, claim: _answer(lambda v: ev.TicketClaimed(v, t.ticket_id, claim), stale, f"Claimed({claim})"),
+        st.booleans(),
+        st.sampled_from(TICKETS),
+        st.sampled_from(list(TicketClaim)),
+    ),
     _answers(ev.LookupDone, _lookups),
     _answers(ev.FaceChecked, st.booleans(), st.booleans(), st.floats(0, 1)),
     _answers(ev.VaultOutcome, st.sampled_from(["taken", "taken", "not_taken", "jammed", "fault"])),
@@ -99,11 +106,16 @@ events: st.SearchStrategy[Make] = st.one_of(
 
 
 def _happy_prefix(
-    n: int, nik_event: Make, lookup: Lookup = READY, face: tuple[bool, bool] = (True, True)
+    n: int,
+    nik_event: Make,
+    lookup: Lookup = READY,
+    face: tuple[bool, bool] = (True, True),
+    claim: TicketClaim = TicketClaim.CLAIMED,
 ) -> list[Make]:
     match, live = face
     steps = [
         _now(ev.TicketScanned(TICKETS[0])),
+        _answer(lambda v: ev.TicketClaimed(v, TICKETS[0].ticket_id, claim), False, f"Claimed({claim})"),
         nik_event,
         _answer(lambda v: ev.LookupDone(v, lookup), False, f"LookupDone({lookup.status})"),
         _answer(lambda v: ev.FaceChecked(v, match, live, 0.9), False, f"FaceChecked(match={match}, live={live})"),
@@ -124,10 +136,11 @@ _nik_events = st.sampled_from(
 # reached often, and so are the status screens and faces that fail one check
 chunks = st.builds(
     _happy_prefix,
-    st.integers(1, 5),
+    st.integers(1, 6),
     _nik_events,
     _lookups,
     st.sampled_from([(True, True), (True, True), (True, False), (False, True), (False, False)]),
+    st.sampled_from([TicketClaim.CLAIMED, TicketClaim.CLAIMED, TicketClaim.OFFLINE, TicketClaim.USED_ELSEWHERE]),
 )
 timed = st.tuples(events, st.floats(0, 120))
 sequences = st.lists(st.one_of(timed.map(lambda x: [x]), chunks.map(lambda c: [(m, 1.0) for m in c])), max_size=30).map(
@@ -164,6 +177,7 @@ def _check_release(v: Visit, before: Session, e: ev.Event, release: fx.ReleaseCa
     if cfg.policy.require_liveness:
         assert e.live, "released without a live face"
     assert v.ticket is not None and before.ticket == v.ticket, "released without this visit's ticket"
+    assert before.ticket_claim in (TicketClaim.CLAIMED, TicketClaim.OFFLINE), "released on an unclaimed ticket"
     assert before.nik in v.niks and v.ticket.matches_nik(before.nik), "released without a matching NIK"
     assert before.nik_source in cfg.policy.nik_sources
     assert v.ready is not None, "released without a lookup that found the card here"
@@ -195,6 +209,8 @@ def _check_step(v: Visit, before: Session, e: ev.Event, s: Session, effects: tup
     if s.step in (Step.FACE, Step.RELEASE, Step.TAP_NEW):
         assert s.lookup is not None and s.lookup.card_id is not None and s.ticket is not None
     for effect in effects:
+        if isinstance(effect, fx.LookUp):
+            assert s.ticket_claim in (TicketClaim.CLAIMED, TicketClaim.OFFLINE), "looked up before the claim"
         if isinstance(effect, fx.ReleaseCard):
             _check_release(v, before, e, effect, cfg)
         if isinstance(effect, fx.RecordHandover):
@@ -267,7 +283,7 @@ def test_cancel_returns_to_idle_except_while_the_vault_is_open(seq):
 
 # -- the generator reaches what the invariants are about ------------------------------------------
 
-HAPPY = _happy_prefix(5, _now(ev.NikRead(NIK, "typed")))  # ticket, NIK, lookup, face, card taken
+HAPPY = _happy_prefix(6, _now(ev.NikRead(NIK, "typed")))  # ticket, its claim, NIK, lookup, face, card taken
 
 
 def test_the_checks_see_a_release_and_a_handover():

@@ -19,6 +19,7 @@ EXPECTED = {
     "kiosk_handovers": ("counter", set()),
     "kiosk_refusals": ("counter", {"reason"}),
     "kiosk_errors": ("counter", set()),
+    "kiosk_gateway_conflicts": ("counter", {"kind"}),
     "kiosk_outbox_pending": ("gauge", set()),
     "kiosk_vault_cards": ("gauge", set()),
     "kiosk_vault_slots": ("gauge", set()),

@@ -28,7 +28,7 @@ from kiosk.hardware.camera import Face, HeldTicket, Nothing
 from kiosk.i18n import tr
 from kiosk.identity.nik import make_nik
 from kiosk.identity.operator import MAX_FAILURES, lockout_for, pause_after
-from kiosk.identity.ticket import Service, issue_ticket
+from kiosk.identity.ticket import Service, Ticket, issue_ticket
 from kiosk.sim.journeys import SimClock
 from kiosk.sim.panel import SERVICE_FOR
 from kiosk.sim.seed import KIOSK_OFFICE, Resident
@@ -67,6 +67,7 @@ REFUSALS = frozenset(
         Reason.TICKET_NOT_YET_VALID,
         Reason.TICKET_WRONG_OFFICE,
         Reason.TICKET_USED,
+        Reason.TICKET_USED_ELSEWHERE,
         Reason.NIK_MISMATCH,
         Reason.CARD_UNKNOWN,
         Reason.NOT_FOUND,
@@ -421,6 +422,18 @@ def test_a_ticket_used_once_is_refused_the_next_visit(ui):
     clock.advance(60)  # comes back later with the same ticket
     hold_up(app, world, text, Step.REFUSED)
     refused_and_left(app, world, clock, Reason.TICKET_USED)
+
+
+def test_a_ticket_spent_at_another_kiosk_is_refused_here(ui):
+    app, world, clock = ui
+    r = resident(world, "verification")
+    text = ticket(world, clock, r)
+    spent = world.kiosk.intake.verify(text, clock())
+    assert isinstance(spent, Ticket)
+    world.gateway.add_kiosk("KIOSK-UI-2", KIOSK_OFFICE, "key-ui-2")
+    world.gateway.consume_ticket("KIOSK-UI-2", spent.ticket_id)  # a calo was there first
+    hold_up(app, world, text, Step.REFUSED)
+    refused_and_left(app, world, clock, Reason.TICKET_USED_ELSEWHERE)
 
 
 # -- refusals of the card and the record -----------------------------------------------------------------

@@ -19,6 +19,15 @@ class Journal:
 
 
 @dataclass(frozen=True)
+class ClaimTicket:
+    """Spend a ticket at the gateway for this visit, before the visit commits to anything (answered by
+    TicketClaimed; no answer within the gateway's deadline is OFFLINE)."""
+
+    visit: int
+    ticket_id: str
+
+
+@dataclass(frozen=True)
 class ConsumeTicket:
     """Mark a ticket used (locally at once, at the gateway through the outbox)."""
 
@@ -158,6 +167,7 @@ class ClearAlarms:
 
 Effect = (
     Journal
+    | ClaimTicket
     | ConsumeTicket
     | ResolveChip
     | LookUp

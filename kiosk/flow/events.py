@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.flow.model import Booking, Lookup, Office, OperatorNote, Reason, Slot
+from kiosk.flow.model import Booking, Lookup, Office, OperatorNote, Reason, Slot, TicketClaim
 from kiosk.identity.ticket import Ticket, TicketRefusal
 
 
@@ -22,6 +22,15 @@ class TicketScanned:
     """The camera decoded a QR code and it was verified (or refused)."""
 
     result: Ticket | TicketRefusal
+
+
+@dataclass(frozen=True)
+class TicketClaimed:
+    """The gateway's answer to this visit's ticket claim."""
+
+    visit: int
+    ticket_id: str
+    claim: TicketClaim
 
 
 @dataclass(frozen=True)
@@ -162,6 +171,7 @@ class OperatorDone:
 Event = (
     Tick
     | TicketScanned
+    | TicketClaimed
     | CardInserted
     | CardRemoved
     | CardUnreadable

@@ -22,7 +22,9 @@ from kiosk.flow.base import (
 from kiosk.flow.booking import sort_offices
 from kiosk.flow.effects import (
     CallOperator,
+    ClaimTicket,
     ConsumeTicket,
+    Effect,
     Journal,
     LoadOffices,
     LookUp,
@@ -32,7 +34,7 @@ from kiosk.flow.effects import (
     ResolveChip,
     StartFaceCheck,
 )
-from kiosk.flow.model import BUSY_STEPS, CardStatus, Lookup, Reason, Session, Step
+from kiosk.flow.model import BUSY_STEPS, CardStatus, Lookup, Reason, Session, Step, TicketClaim
 from kiosk.flow.policy import decide
 from kiosk.flow.rules import cancellable, slip_for
 from kiosk.identity.nik import Nik, mask_nik, parse_nik
@@ -69,6 +71,8 @@ def step(s: Session, e: ev.Event, now: float, cfg: FlowConfig | None = None) -> 
         if e.action == ev.CANCEL and cancellable(s.step):
             session, effects = end(s, now, "cancelled")
             return session, (*_unconfirmed_handover(s), *effects)
+    if isinstance(e, ev.TicketClaimed):
+        return _on_ticket_claimed(s, e, now)
     if isinstance(e, ev.TicketScanned | ev.CardInserted | ev.NikRead | ev.Press | ev.PinEntered | ev.OperatorCard):
         s = replace(s, last_activity=now, warned=False)
     handler = _HANDLERS.get(s.step)
@@ -122,9 +126,26 @@ def _on_idle(s: Session, e: ev.Event, now: float, cfg: FlowConfig) -> Result:
         ref = refusal_reference(s.visit + 1, now, reason)
         s2 = goto(replace(s, visit=s.visit + 1), Step.REFUSED, now, reason=reason, reference=ref)
         return s2, (Journal("ticket_refused", {"reason": r.reason.value, "ticket": r.ticket_id, "ref": ref}),)
-    s2 = goto(replace(s, visit=s.visit + 1, help_called=False), Step.CARD, now, ticket=r)
-    data = {"ticket": r.ticket_id, "service": r.service.name.lower()}
-    return s2, (ConsumeTicket(r.ticket_id), Journal("ticket_accepted", data))
+    # the resident may present their card at once; nothing is looked up until the gateway answered the claim
+    s2 = goto(replace(s, visit=s.visit + 1, help_called=False), Step.CARD, now, ticket=r, ticket_claim=None)
+    return s2, (ClaimTicket(s2.visit, r.ticket_id),)
+
+
+def _on_ticket_claimed(s: Session, e: ev.TicketClaimed, now: float) -> Result:
+    """The gateway's word on this visit's ticket: spent elsewhere ends the visit; claimed (or no answer:
+    this kiosk's own single use holds) lets it go on, and a NIK that waited is looked up now."""
+    if e.visit != s.visit or s.ticket is None or s.ticket.ticket_id != e.ticket_id or s.ticket_claim is not None:
+        return s, ()
+    if s.step in (Step.IDLE, Step.REFUSED):
+        return s, ()
+    if e.claim == TicketClaim.USED_ELSEWHERE:
+        return refuse(replace(s, ticket_claim=e.claim), now, Reason.TICKET_USED_ELSEWHERE)
+    data = {"ticket": s.ticket.ticket_id, "service": s.ticket.service.name.lower(), "claim": e.claim.value}
+    s2 = replace(s, ticket_claim=e.claim)
+    effects: tuple[Effect, ...] = (ConsumeTicket(s.ticket.ticket_id), Journal("ticket_accepted", data))
+    if s.step == Step.LOOKUP and s.nik is not None and s.lookup is None:
+        effects = (*effects, LookUp(s.visit, s.nik, s.ticket.service))
+    return s2, effects
 
 
 def _accept_nik(s: Session, nik: Nik | str, source: str, now: float, cfg: FlowConfig) -> Result:
@@ -135,6 +156,8 @@ def _accept_nik(s: Session, nik: Nik | str, source: str, now: float, cfg: FlowCo
     s2 = goto(s, Step.LOOKUP, now, nik=value, nik_source=source)
     service = s.ticket.service if s.ticket else None
     journal = Journal("nik_accepted", {"nik": mask_nik(value), "source": source})
+    if s.ticket_claim is None:  # the gateway has not answered the ticket's claim: look up once it has
+        return s2, (journal,)
     return s2, (LookUp(s.visit, value, service), journal)
 
 
@@ -177,8 +200,8 @@ def _on_lookup(s: Session, e: ev.Event, now: float, cfg: FlowConfig) -> Result:
             return refuse(s, now, Reason.CARD_UNKNOWN)
         parsed = parse_nik(e.nik, cfg.today(now))
         return _accept_nik(s, parsed if isinstance(parsed, Nik) else e.nik, "chip", now, cfg)
-    if isinstance(e, ev.LookupDone):
-        return _on_lookup_done(s, e.lookup, now)
+    if isinstance(e, ev.LookupDone) and s.ticket_claim in (TicketClaim.CLAIMED, TicketClaim.OFFLINE):
+        return _on_lookup_done(s, e.lookup, now)  # (no lookup is asked before the ticket's claim is answered)
     return s, ()
 
 

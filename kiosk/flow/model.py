@@ -48,6 +48,14 @@ class CardStatus(StrEnum):
     UNAVAILABLE = "unavailable"  # link down and nothing cached
 
 
+class TicketClaim(StrEnum):
+    """What the gateway said when this kiosk claimed a ticket for a visit."""
+
+    CLAIMED = "claimed"  # this kiosk's now (or already: a repeat after a restart)
+    USED_ELSEWHERE = "used_elsewhere"  # another kiosk spent it
+    OFFLINE = "offline"  # no answer: this kiosk's own single use holds; a reuse elsewhere is a conflict later
+
+
 class Reason(StrEnum):
     """Why a visit was refused or a step needs another try; each has a text and a way forward."""
 
@@ -58,6 +66,7 @@ class Reason(StrEnum):
     TICKET_NOT_YET_VALID = "ticket_not_yet_valid"
     TICKET_WRONG_OFFICE = "ticket_wrong_office"
     TICKET_USED = "ticket_used"
+    TICKET_USED_ELSEWHERE = "ticket_used_elsewhere"  # spent at another kiosk (the gateway said so)
     NIK_FORMAT = "nik_format"
     NIK_REGION = "nik_region"
     NIK_BIRTH_DATE = "nik_birth_date"
@@ -153,6 +162,7 @@ class Session:
     reason: Reason | None = None  # set on REFUSED
     reference: str | None = None  # set on REFUSED: the code staff find the refusal by in the journal
     ticket: Ticket | None = None
+    ticket_claim: TicketClaim | None = None  # None while the gateway has not answered the claim
     nik: str | None = None
     nik_source: str | None = None  # chip | ocr | typed
     lookup: Lookup | None = None

@@ -23,6 +23,10 @@ from kiosk.runner import Kiosk
 JOURNEY_BUCKETS = (15, 30, 60, 90, 120, 180, 300, 600)  # seconds a visit takes, start to finish
 
 
+# the conflicts the gateway reports (openapi.yaml, sendEvents' `conflicts`), exported from 0
+CONFLICT_KINDS = frozenset({"ticket_used_twice", "booking_beyond_lease"})
+
+
 class KioskCollector(Collector):
     """The kiosk's status snapshot as metric families, computed per scrape."""
 
@@ -48,8 +52,8 @@ class KioskCollector(Collector):
         conflicts = CounterMetricFamily(
             "kiosk_gateway_conflicts", "Conflicts the gateway found in this kiosk's events, by kind", labels=["kind"]
         )
-        for kind, n in sorted(s.conflicts.items()):
-            conflicts.add_metric([kind], n)
+        for kind in sorted(CONFLICT_KINDS | s.conflicts.keys()):  # known kinds from 0, so increase() sees the first
+            conflicts.add_metric([kind], s.conflicts.get(kind, 0))
         yield conflicts
         yield GaugeMetricFamily("kiosk_outbox_pending", "Events waiting for the gateway", value=s.outbox_pending)
         yield GaugeMetricFamily("kiosk_vault_cards", "Cards in the vault", value=s.vault_cards)

@@ -14,7 +14,7 @@ from typing import TypeVar
 from kiosk.flow import events as ev
 from kiosk.flow.effects import Book
 from kiosk.flow.machine import FlowConfig
-from kiosk.flow.model import Booking, CardStatus, Lookup, Office, Reason, Slot
+from kiosk.flow.model import Booking, CardStatus, Lookup, Office, Reason, Slot, TicketClaim
 from kiosk.flow.rules import release_hold, status_at_this_kiosk
 from kiosk.gateway.client import GatewayClient, GatewayRefused, GatewayUnavailable, LookupAnswer
 from kiosk.identity.nik import mask_nik
@@ -64,6 +64,23 @@ class ResidentDesk:
 
     def _today(self) -> dt.date:
         return self.flow.today(self.clock())
+
+    def claim_ticket(self, visit: int, ticket_id: str) -> ev.TicketClaimed:
+        """Spend the visit's ticket at the gateway (idempotent by its ID). No answer leaves this kiosk's
+        own single use in charge; the gateway finds a reuse elsewhere when the outbox event arrives."""
+
+        def refused(exc: GatewayRefused) -> TicketClaim:
+            if exc.status == 409:
+                log.warning("ticket %s was used at another kiosk: %s", ticket_id, exc.message[:80])
+                return TicketClaim.USED_ELSEWHERE
+            return TicketClaim.OFFLINE  # a refusal of another kind says nothing about the ticket
+
+        def online() -> TicketClaim:
+            self.gateway.consume_ticket(ticket_id)
+            return TicketClaim.CLAIMED
+
+        claim = self._ask("ticket claim", online, lambda _exc: TicketClaim.OFFLINE, refused)
+        return ev.TicketClaimed(visit, ticket_id, claim)
 
     def resolve_chip(self, visit: int, uid: str) -> ev.ChipResolved:
         """The NIK of an old card's chip: a holder whose new card is here needs no gateway."""

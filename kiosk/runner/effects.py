@@ -1,5 +1,6 @@
 """The effect table: one handler per effect type, each declaring whether it runs inline on the loop
-thread (quick bookkeeping) or on a worker (anything that waits on a part, the gateway or a slow hash).
+thread (quick bookkeeping), on a worker (anything that waits on a part or a slow hash) or on the gateway's
+own workers (anything that waits on the gateway: a stalled link never delays a release or a face check).
 A handler gets everything it needs in the effect itself and may answer with one event for the flow."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Handler:
 
     run: Callable[[Any], ev.Event | None]
     on_worker: bool = False
+    gateway: bool = False  # on the gateway's workers, not the parts'
 
 
 def inline(run: Callable[[Any], ev.Event | None]) -> Handler:
@@ -30,6 +32,10 @@ def inline(run: Callable[[Any], ev.Event | None]) -> Handler:
 
 def worker(run: Callable[[Any], ev.Event | None]) -> Handler:
     return Handler(run, on_worker=True)
+
+
+def gateway_worker(run: Callable[[Any], ev.Event | None]) -> Handler:
+    return Handler(run, on_worker=True, gateway=True)
 
 
 class InlineExecutor(Executor):
@@ -53,19 +59,23 @@ class EffectTable:
         post: Callable[[ev.Event], None],
         executor: Executor,
         on_error: Callable[[], None],
+        gateway_executor: Executor | None = None,
     ) -> None:
+        """`gateway_executor` runs the gateway handlers (default: `executor`)."""
         missing = [t.__name__ for t in fx.Effect.__args__ if t not in handlers]
         if missing:
             raise TypeError(f"effects without a handler: {', '.join(missing)}")
         self.handlers = dict(handlers)
         self.post = post
         self.executor = executor
+        self.gateway_executor = gateway_executor or executor
         self.on_error = on_error
 
     def __call__(self, effect: fx.Effect) -> None:
         handler = self.handlers[type(effect)]
         if handler.on_worker:
-            self.executor.submit(self._in_background, handler, effect)
+            pool = self.gateway_executor if handler.gateway else self.executor
+            pool.submit(self._in_background, handler, effect)
             return
         result = handler.run(effect)
         if result is not None:

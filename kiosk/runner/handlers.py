@@ -16,7 +16,7 @@ from kiosk.hardware.indicators import Light
 from kiosk.health import Health
 from kiosk.identity.operator import Attempts, judge
 from kiosk.runner.desk import ResidentDesk
-from kiosk.runner.effects import Handler, inline, worker
+from kiosk.runner.effects import Handler, gateway_worker, inline, worker
 from kiosk.runner.parts import Parts
 from kiosk.runner.slips import slip
 from kiosk.runner.status import StatusBoard
@@ -59,15 +59,16 @@ class EffectHandlers:
     def table(self) -> Mapping[type, Handler]:
         return {
             fx.Journal: inline(self.journal),
+            fx.ClaimTicket: gateway_worker(lambda e: self.desk.claim_ticket(e.visit, e.ticket_id)),
             fx.ConsumeTicket: inline(self.consume_ticket),
             fx.RecordHandover: inline(self.record_handover),
             fx.CallOperator: inline(self.call_operator),
             fx.EndVisit: inline(self.end_visit),
-            fx.ResolveChip: worker(lambda e: self.desk.resolve_chip(e.visit, e.uid)),
-            fx.LookUp: worker(lambda e: ev.LookupDone(e.visit, self.desk.look_up(e.nik, e.service))),
-            fx.LoadOffices: worker(lambda e: ev.OfficesLoaded(e.visit, self.desk.offices())),
-            fx.LoadSlots: worker(lambda e: ev.SlotsLoaded(e.visit, self.desk.slots(e.office_id))),
-            fx.Book: worker(self.desk.book),
+            fx.ResolveChip: gateway_worker(lambda e: self.desk.resolve_chip(e.visit, e.uid)),
+            fx.LookUp: gateway_worker(lambda e: ev.LookupDone(e.visit, self.desk.look_up(e.nik, e.service))),
+            fx.LoadOffices: gateway_worker(lambda e: ev.OfficesLoaded(e.visit, self.desk.offices())),
+            fx.LoadSlots: gateway_worker(lambda e: ev.SlotsLoaded(e.visit, self.desk.slots(e.office_id))),
+            fx.Book: gateway_worker(self.desk.book),
             fx.StartFaceCheck: worker(self.face_check),
             fx.ReleaseCard: worker(self.release),
             fx.PrintDocument: worker(self.print_slip),

@@ -49,10 +49,16 @@ class Kiosk:
         *,
         clock: Callable[[], float] = time.time,
         executor: Executor | None = None,
+        gateway_executor: Executor | None = None,
         health: Health | None = None,
     ) -> None:
+        """`executor` runs the work that waits on parts, `gateway_executor` the work that waits on the
+        gateway (by default their own thread pools; a given `executor` alone runs both)."""
         self.cfg, self.store, self.gateway, self.parts, self.clock = cfg, store, gateway, parts, clock
         self.health = health or Health()
+        self.gateway_executor = (
+            gateway_executor or executor or ThreadPoolExecutor(2, thread_name_prefix="kiosk-gateway")
+        )
         self.executor = executor or ThreadPoolExecutor(max_workers=4, thread_name_prefix="kiosk-work")
         self.counters = Counters()
         self.templates = Templates(store, Sealer.from_file(cfg.seal_key_path), parts.enrol)
@@ -81,7 +87,9 @@ class Kiosk:
         handlers = EffectHandlers(
             cfg, store, parts, self.health, self.desk, self.vault, self.status_board, self.post, self.refresh, clock
         )
-        self.effects = EffectTable(handlers.table(), self.post, self.executor, self._count_error)
+        self.effects = EffectTable(
+            handlers.table(), self.post, self.executor, self._count_error, gateway_executor=self.gateway_executor
+        )
         self._pointed: tuple[Part | None, int | None] | None = None  # where the guide lights point now
         self.loop.listeners.extend([self.intake.follow, self._follow, self._point])
         self.reconciled: list[Reconciled] = self.vault.reconcile()  # before the first resident is served
@@ -188,3 +196,4 @@ class Kiosk:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.gateway_executor.shutdown(wait=False, cancel_futures=True)

@@ -51,6 +51,7 @@ class World:
     sync: SyncWorker
     card_reader: CardReader  # the reader the kiosk uses: `reader` (the simulator) or a real one
     binder: RealCardBinder | None = None
+    owns_gateway: bool = True  # False for a second kiosk at another world's gateway
 
     def resident(self, index: int) -> Resident:
         return self.gateway.resident(index)
@@ -64,21 +65,30 @@ class World:
         self.card_reader.stop()
         self.client.close()
         self.store.close()
-        self.gateway.close()
+        if self.owns_gateway:
+            self.gateway.close()
 
 
 def demo_config(
-    gateway: GatewaySimulator, url: str, data_dir: Path, vault_slots: int, flow: FlowConfig | None, language: str
+    gateway: GatewaySimulator,
+    url: str,
+    data_dir: Path,
+    vault_slots: int,
+    flow: FlowConfig | None,
+    language: str,
+    kiosk: tuple[str, str] | None = None,
 ) -> KioskConfig:
-    """The configuration of a simulated kiosk of the demo office, with the demo's staff card."""
+    """The configuration of a simulated kiosk of the demo office, with the demo's staff card; `kiosk` is
+    another kiosk's (ID, API key) at the same gateway (default: the gateway's first kiosk)."""
     hardware = HardwareConfig(vault_slots=vault_slots)
     demo_operator = Operator("Petugas Demo", DEMO_OPERATOR_UID, hash_pin(DEMO_OPERATOR_PIN, n=2**12))
+    kiosk_id, api_key = kiosk or (gateway.kiosk_id, gateway.api_key)
     return KioskConfig(
-        kiosk_id=gateway.kiosk_id,
+        kiosk_id=kiosk_id,
         office=KIOSK_OFFICE,
         data_dir=data_dir,
         gateway_url=url,
-        api_key=gateway.api_key,
+        api_key=api_key,
         ticket_keys={gateway.ticket_key_id: gateway.ticket_public_key_hex},
         language=language,
         display=DisplayConfig(fullscreen=False),
@@ -86,6 +96,18 @@ def demo_config(
         flow=flow or FlowConfig(release_timeout_s=hardware.release_timeout_s + 15),
         operators=(demo_operator,),
     )
+
+
+def _gateway_for(
+    data_dir: Path, seed: int, per_status: int, today: dt.date, shared: tuple[GatewaySimulator, str] | None
+) -> tuple[GatewaySimulator, str, tuple[str, str] | None]:
+    """A new gateway simulator, serving; or `shared`'s, with the kiosk registered as a second one there."""
+    if shared is None:
+        gateway = GatewaySimulator(data_dir / "gateway-sim.db", seed, per_status=per_status, today=today)
+        return gateway, gateway.start(), None
+    gateway, kiosk_id = shared
+    gateway.add_kiosk(kiosk_id, KIOSK_OFFICE, f"key-{kiosk_id}")
+    return gateway, gateway.url, (kiosk_id, f"key-{kiosk_id}")
 
 
 def build_world(
@@ -101,13 +123,14 @@ def build_world(
     flow: FlowConfig | None = None,
     language: str = "id",
     reader: CardReader | None = None,
+    shared: tuple[GatewaySimulator, str] | None = None,
 ) -> World:
-    """Start a gateway simulator and wire a kiosk to it; the vault is loaded from the manifest."""
+    """Start a gateway simulator and wire a kiosk to it; the vault is loaded from the manifest. With
+    `shared` (a running gateway of another world, a kiosk ID) the kiosk is a second one of the same office
+    at that gateway (the gateway stays the first world's to close)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    today = dt.date.fromtimestamp(clock())
-    gateway = GatewaySimulator(data_dir / "gateway-sim.db", seed, per_status=per_status, today=today)
-    url = gateway.start()
-    cfg = demo_config(gateway, url, data_dir, vault_slots, flow, language)
+    gateway, url, kiosk_key = _gateway_for(data_dir, seed, per_status, dt.date.fromtimestamp(clock()), shared)
+    cfg = demo_config(gateway, url, data_dir, vault_slots, flow, language, kiosk_key)
     store = Store(cfg.db_path, clock=clock)
     client = GatewayClient(url, cfg.kiosk_id, cfg.api_key, timeout_s=cfg.gateway_timeout_s)
     camera = SimCamera()
@@ -132,21 +155,8 @@ def build_world(
     sync = SyncWorker(store, client, health=health)
     kiosk.attach_sync(sync)
     kiosk.upkeep.refresh_leases()  # offline booking places from the start
-    return World(
-        cfg,
-        gateway,
-        client,
-        store,
-        kiosk,
-        camera,
-        sim_reader,
-        vault,
-        printer,
-        indicators,
-        sync,
-        card_reader,
-        binder,
-    )
+    parts_ = (camera, sim_reader, vault, printer, indicators, sync, card_reader, binder)
+    return World(cfg, gateway, client, store, kiosk, *parts_, owns_gateway=shared is None)
 
 
 class RealCardBinder:
