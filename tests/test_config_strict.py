@@ -1,9 +1,10 @@
 """A broken kiosk.toml stops `kiosk run` with exit 2 and one line per problem naming the key and the fix, never
 a traceback (issue 13): unknown sections and keys with the nearest known one, every value's type, paths,
-unreadable, oversized, non-UTF-8 and non-TOML files."""
+unreadable, oversized, non-UTF-8 and non-TOML files. And `kiosk bench fuzz config` finds no crash."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.bench import fuzz_config
 from kiosk.cli import main
-from kiosk.config import load_config
+from kiosk.config import ConfigError, load_config
 from kiosk.config.document import Document
 from kiosk.config.schema import SCHEMA
 
@@ -194,3 +196,29 @@ def test_every_declared_key_of_the_plain_tables_is_read(tmp_path, monkeypatch):
     read_as_tables = {"gpio", "operators"}  # their readers take the table's keys from the table itself
     declared = {f"{s}.{k}" for s, key in SCHEMA.items() if s not in read_as_tables for k in key.fields}
     assert declared - asked == set()
+
+
+def test_the_fuzz_bench_finds_no_crash(capsys):
+    assert main(["bench", "fuzz", "config", "--inputs", "300", "--seed", "3", "--json"]) == 0
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(line)
+    assert result["inputs"] == 300 and result["crashes"] == 0 and result["crash_examples"] == []
+    assert result["rejected"] + result["accepted"] == 300 and result["rejected"] > result["accepted"]
+    assert {"inputs_per_second", "seconds", "seed"} <= set(result)
+
+
+def test_the_fuzz_bench_counts_a_crash_and_exits_1(capsys, monkeypatch):
+    calls = [0]
+
+    def flaky(path: Path) -> None:
+        calls[0] += 1
+        if calls[0] == 1:
+            return  # the unbroken example loads
+        if calls[0] % 10 == 0:
+            raise KeyError("a reader's bug")
+        raise ConfigError(["x: broken"])
+
+    monkeypatch.setattr(fuzz_config, "load_config", flaky)
+    assert main(["bench", "fuzz", "config", "--inputs", "40"]) == 1
+    out = capsys.readouterr().out
+    assert "crashes                 4" in out and "KeyError" in out

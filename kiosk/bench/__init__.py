@@ -35,10 +35,38 @@ def add_bench_parsers(bench: argparse.ArgumentParser) -> None:
     ui.add_argument("--english", type=float, default=0.0, help="share of residents who switch to English (0-1)")
     ui.add_argument("--tracemalloc", action="store_true", help="also list the allocation sites that grew (slow)")
     ui.add_argument("--json", action="store_true")
+    fuzz = sub.add_parser("fuzz", help="broken input at an edge, counting crashes: config (kiosk.toml) or gateway")
+    fuzz.add_argument("target", choices=("config", "gateway"), help="which edge")
+    fuzz.add_argument("--inputs", type=int, default=10_000, help="config: broken files to load (default 10000)")
+    fuzz.add_argument("--seconds", type=float, default=60, help="gateway: how long to fuzz (default 60)")
+    fuzz.add_argument("--seed", type=int, default=1)
+    fuzz.add_argument("--json", action="store_true")
+
+
+FUZZ_GOALS = {"config": ("crashes",), "gateway": ("undeclared_exceptions", "calls_past_deadline")}  # goal: 0 each
+
+
+def run_fuzz(args: argparse.Namespace) -> int:
+    """`kiosk bench fuzz config|gateway`: exit 0 when every goal of the target held (nothing crashed), else 1."""
+    result: dict[str, Any]
+    if args.target == "config":
+        from kiosk.bench import fuzz_config
+
+        result = fuzz_config.run(args.inputs, args.seed)
+        text = fuzz_config.report(result)
+    else:
+        from kiosk.bench import fuzz_gateway
+
+        result = fuzz_gateway.run(args.seconds, args.seed)
+        text = fuzz_gateway.report(result)
+    print(json.dumps(result, sort_keys=False) if args.json else text)
+    return 0 if all(result.get(figure, 0) == 0 for figure in FUZZ_GOALS[args.target]) else 1
 
 
 def run_bench(args: argparse.Namespace) -> int:
     result: dict[str, Any]
+    if args.bench == "fuzz":
+        return run_fuzz(args)
     if args.bench == "qr":
         from kiosk.bench import qr
 
