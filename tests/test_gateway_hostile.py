@@ -200,3 +200,27 @@ def test_the_fuzz_bench_finds_no_undeclared_exception_and_no_late_call():
     assert r["undeclared_exceptions"] == 0, r["undeclared_examples"]
     assert r["calls_past_deadline"] == 0, r["late_examples"]
     assert r["threads_left"] == 0
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(200, b"<html>captive portal</html>"),
+        Reply(200, json.dumps({"kiosk_id": "KUPANG-09", "office_id": 'X"\n[hardware]\nvault = "sim'}).encode()),
+        Reply(200, b""),
+        Reply(200, b'{"error": "x", "message": "y"}', drip_s=0.0, close=True),
+    ],
+    ids=["html", "toml-injection", "empty", "dropped"],
+)
+def test_provisioning_against_a_wrong_gateway_says_why_and_writes_nothing(tmp_path, hostile, reply, capsys):
+    from kiosk.cli import main
+
+    server, replies = hostile
+    replies.append(reply)
+    enrol = tmp_path / "boot" / "loket-enrol.toml"
+    enrol.parent.mkdir()
+    enrol.write_text(f'kiosk_id = "KUPANG-09"\ngateway_url = "{server.url}"\ntoken = "t-123"\n')
+    config = tmp_path / "etc" / "kiosk.toml"
+    assert main(["provision", "--enrol", str(enrol), "--config", str(config)]) == 1  # provisioning failed
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "gateway" in err and not config.exists()

@@ -212,3 +212,17 @@ class GatewayClient:
 
     def heartbeat(self, summary: dict[str, Any]) -> None:
         self._call("heartbeat", "POST", f"/v1/kiosks/{self.kiosk_id}/heartbeat", summary)
+
+
+def enrol(
+    gateway_url: str, token: str, kiosk_id: str, csr: str, *, ca_file: Path | None = None, deadline_s: float = 20.0
+) -> dict[str, Any]:
+    """Spend a one-time enrolment token at the gateway (no API key yet: the token is the credential). The
+    answer is checked against the contract like every other; refusals are GatewayRefused (401: the token
+    is unknown or spent, 403: it is another kiosk's)."""
+    client = GatewayClient(gateway_url, kiosk_id, "", retries=0, timeout_s=10.0, deadline_s=deadline_s, ca_file=ca_file)
+    client.session.headers.pop("Authorization", None)
+    try:
+        return client._call("enrol", "POST", "/v1/enrol", {"token": token, "kiosk_id": kiosk_id, "csr": csr})
+    finally:
+        client.close()

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from kiosk.config import ConfigError, KioskConfig, load_config, read_toml
+from kiosk.gateway.client import GatewayBadAnswer, GatewayRefused, GatewayUnavailable
+from kiosk.gateway.client import enrol as gateway_enrol
 from kiosk.gateway.pki import make_csr
 from kiosk.store.secret_files import write_secret
 
@@ -112,27 +112,30 @@ def provision(
 
 
 def _spend_token(enrol: Enrolment, csr: str) -> dict[str, Any]:
-    """POST the token and certificate request to the gateway's /v1/enrol; its answer, or why it refused."""
+    """Spend the token at the gateway's /v1/enrol with the certificate request; its answer (checked against
+    the contract), or why not, said for the technician."""
     try:
-        resp = requests.post(
-            enrol.gateway_url + "/v1/enrol",
-            json={"token": enrol.token, "kiosk_id": enrol.kiosk_id, "csr": csr},
-            timeout=15,
-            verify=str(enrol.ca_file) if enrol.ca_file else True,
-        )
-    except requests.RequestException as exc:
+        return gateway_enrol(enrol.gateway_url, enrol.token, enrol.kiosk_id, csr, ca_file=enrol.ca_file)
+    except GatewayRefused as exc:
+        if exc.status == 401:
+            raise ProvisionError(
+                "the enrolment token was refused (unknown or already used): ask the admins for a new one"
+            ) from exc
+        if exc.status == 403:
+            raise ProvisionError(f"the token belongs to another kiosk: {exc.message[:200]}") from exc
         raise ProvisionError(
-            f"the gateway at {enrol.gateway_url} cannot be reached ({type(exc).__name__}); "
+            f"the gateway refused the enrolment ({exc.status} {exc.code}): {exc.message[:200]}"
+        ) from exc
+    except GatewayBadAnswer as exc:
+        raise ProvisionError(
+            f"the gateway at {enrol.gateway_url} answered something that is not an enrolment ({exc}); "
+            "check gateway_url points at the Dukcapil kiosk gateway"
+        ) from exc
+    except GatewayUnavailable as exc:
+        raise ProvisionError(
+            f"the gateway at {enrol.gateway_url} cannot be reached ({exc}); "
             "check the network and gateway_url, then run kiosk provision again"
         ) from exc
-    answer: dict[str, Any] = resp.json() if resp.headers.get("Content-Type", "").startswith("application/json") else {}
-    if resp.status_code == 401:
-        raise ProvisionError("the enrolment token was refused (unknown or already used): ask the admins for a new one")
-    if resp.status_code == 403:
-        raise ProvisionError(f"the token belongs to another kiosk: {answer.get('message', '')}")
-    if resp.status_code != 200:
-        raise ProvisionError(f"the gateway answered {resp.status_code}: {answer.get('message', resp.text[:200])}")
-    return answer
 
 
 def _write_credentials(secrets_dir: Path, key_path: Path, enrol: Enrolment, answer: dict[str, Any]) -> str:
