@@ -1,8 +1,10 @@
-"""The systemd units pass `systemd-analyze verify`, and the notify logic talks to a NOTIFY_SOCKET the
-test provides: READY once, WATCHDOG while the store answers, silence when it hangs."""
+"""The systemd units pass `systemd-analyze verify` and meet their `systemd-analyze security` exposure goals
+(the figures are the READMEs'), and the notify logic talks to a NOTIFY_SOCKET the test provides: READY once,
+WATCHDOG while the store answers, silence when it hangs."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -17,6 +19,7 @@ from kiosk.store import Store
 
 UNITS = Path(__file__).resolve().parent.parent / "systemd"
 INSTALLED = "/opt/loket/venv/bin/kiosk"  # where the image puts the kiosk; here: this test's own kiosk
+EXPOSURE_GOALS = {"loket-kiosk.service": 3.5, "loket-provision.service": 4.5}  # issue 13: at most these
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
@@ -47,8 +50,37 @@ def test_every_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
         "PrivateTmp=yes",
         "ProtectHome=yes",
         "User=loket",
+        "CapabilityBoundingSet=\n",
+        "DevicePolicy=closed",
+        "SystemCallFilter=@system-service",
     ):
         assert directive in kiosk_unit, directive
+
+
+def security(unit: Path, threshold: int) -> tuple[int, float, str]:
+    """`systemd-analyze security --offline=true --threshold=N` on a unit file: its exit status (non-zero when
+    the overall exposure is over N tenths), the exposure it printed, and its whole report."""
+    out = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", f"--threshold={threshold}", "--no-pager", str(unit)],
+        capture_output=True,
+        text=True,
+    )
+    found = re.search(r"Overall exposure level for \S+: (\d+\.\d)", out.stdout)
+    assert found, out.stdout + out.stderr
+    return out.returncode, float(found.group(1)), out.stdout
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+@pytest.mark.parametrize("name", sorted(EXPOSURE_GOALS))
+def test_each_unit_meets_its_exposure_goal_and_the_readmes_say_its_figure(name: str) -> None:
+    goal = EXPOSURE_GOALS[name]
+    status, exposure, report = security(UNITS / name, round(goal * 10))
+    assert status == 0 and exposure <= goal, f"{name}: exposure {exposure}, goal {goal}\n{report}"
+    over, _, _ = security(UNITS / name, round(exposure * 10) - 1)
+    assert over != 0, "--threshold is in tenths and fails above it: the goal above is really checked"
+    for readme in (UNITS / "README.md", UNITS.parent / "README.md"):
+        said = re.search(rf"{re.escape(name)}`?\s*\|?\s*(\d+\.\d)", readme.read_text())
+        assert said and float(said.group(1)) == exposure, f"{readme} says {said and said.group(1)}, not {exposure}"
 
 
 @pytest.fixture
