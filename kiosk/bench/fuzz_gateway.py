@@ -5,6 +5,7 @@ calls that overran their deadline (goal 0) and the process's peak memory."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 import resource
 import threading
@@ -91,6 +92,7 @@ def _caller(url: str, seed: int, until: float, tally: _Tally) -> None:
 
 def run(seconds: float, seed: int = 1) -> dict[str, Any]:
     """Fuzz the client for `seconds` with THREADS callers; the figures."""
+    logging.getLogger("urllib3").setLevel(logging.ERROR)  # its retry warnings, thousands of them, say nothing here
     rng = random.Random(seed)
     lock = threading.Lock()
 
