@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import pwd
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -216,3 +217,22 @@ def test_provisioning_over_0644_secrets_leaves_them_0600(gateway, tmp_path: Path
         assert mode(config.parent / secret) == 0o600, secret
         assert (config.parent / secret).read_text() != "old secret\n", secret
     assert load_config(config).api_key == (config.parent / "api-key").read_text().strip()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving files to another account needs root, as the provisioning unit")
+def test_provisioning_as_root_gives_the_secrets_to_the_kiosks_service_user(gateway, tmp_path: Path) -> None:
+    """The provisioning unit runs as root, the kiosk as its own user: that user must own what it reads
+    (the API key, its TLS key, the sealing key, all 0600), and kiosk.toml is root's with its group (0640)."""
+    from kiosk.ops.provision import provision
+
+    sim, url, ca = gateway
+    service = pwd.getpwnam("nobody")
+    enrol = enrolment(tmp_path / "boot", "KUPANG-05", url, sim.issue_enrolment_token("KUPANG-05"), ca)
+    config = tmp_path / "etc" / "kiosk.toml"
+    provision(enrol, config, tmp_path / "data", "sim", service_user="nobody")
+    for secret in ("api-key", "kiosk.key", "seal.key"):
+        st = (config.parent / secret).stat()
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (service.pw_uid, service.pw_gid, 0o600), secret
+    st = config.stat()
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, service.pw_gid, 0o640)
+    assert load_config(config).seal_key_path == config.parent / "seal.key"

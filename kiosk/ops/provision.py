@@ -10,19 +10,25 @@ done. Bad input names the key and the fix; nothing is written before the gateway
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pwd
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from kiosk.config import ConfigError, KioskConfig, load_config, read_toml
 from kiosk.gateway.client import GatewayBadAnswer, GatewayRefused, GatewayUnavailable
 from kiosk.gateway.client import enrol as gateway_enrol
 from kiosk.gateway.pki import make_csr
-from kiosk.store.secret_files import write_secret
+from kiosk.store.secret_files import tighten, write_secret
 
 KIOSK_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
 
+SERVICE_USER = "loket"  # the kiosk unit's User= (systemd/loket.sysusers.conf)
 HARDWARE = {
     "kiosk": """camera = "opencv"
 camera_device = 0
@@ -97,18 +103,54 @@ def read_enrolment(path: Path) -> Enrolment:
 
 
 def provision(
-    enrol_path: Path, config_path: Path, data_dir: Path = Path("/var/lib/loket"), hardware: str = "kiosk"
+    enrol_path: Path,
+    config_path: Path,
+    data_dir: Path = Path("/var/lib/loket"),
+    hardware: str = "kiosk",
+    service_user: str = SERVICE_USER,
 ) -> KioskConfig:
-    """Enrol this kiosk and write its configuration; returns the configuration as loaded back."""
+    """Enrol this kiosk and write its configuration; returns the configuration as loaded back. Run as root
+    (the provisioning unit), the secrets are given to `service_user`, who runs the kiosk and must read
+    them, and kiosk.toml to root with that user's group (0640)."""
     if hardware not in HARDWARE:
         raise ConfigError([f"--hardware: {hardware!r} is not one of {', '.join(HARDWARE)}"])
     enrol = read_enrolment(enrol_path)
+    owner = service_account(service_user)
     secrets_dir = config_path.parent
     secrets_dir.mkdir(parents=True, exist_ok=True)
     key_path, csr = make_csr(secrets_dir, enrol.kiosk_id)
+    if owner is not None:
+        os.chown(key_path, *owner)
     answer = _spend_token(enrol, csr)
-    tls = _write_credentials(secrets_dir, key_path, enrol, answer)
-    return _install_config(config_path, _config_text(enrol, answer, secrets_dir, data_dir, tls, hardware))
+    tls = _write_credentials(secrets_dir, key_path, enrol, answer, owner)
+    _make_seal_key(secrets_dir / "seal.key", owner)
+    cfg = _install_config(config_path, _config_text(enrol, answer, secrets_dir, data_dir, tls, hardware))
+    os.chmod(config_path, 0o640)
+    if owner is not None:
+        os.chown(config_path, 0, owner[1])
+    return cfg
+
+
+def service_account(name: str) -> tuple[int, int] | None:
+    """(uid, gid) of the account the kiosk runs as, when this process may give files to it (root) and the
+    account exists; else None (a technician's own run: the files stay theirs)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        account = pwd.getpwnam(name)
+    except KeyError:
+        return None
+    return account.pw_uid, account.pw_gid
+
+
+def _make_seal_key(path: Path, owner: tuple[int, int] | None) -> None:
+    """The key sealing face templates at rest: made here, where /etc/loket is writable (the kiosk's unit
+    reads it only). Provisioning again keeps it (the templates in the store are sealed with it)."""
+    with contextlib.suppress(FileExistsError):
+        write_secret(path, AESGCM.generate_key(bit_length=256), replace=False, owner=owner)
+    tighten(path)
+    if owner is not None:
+        os.chown(path, *owner)
 
 
 def _spend_token(enrol: Enrolment, csr: str) -> dict[str, Any]:
@@ -138,9 +180,11 @@ def _spend_token(enrol: Enrolment, csr: str) -> dict[str, Any]:
         ) from exc
 
 
-def _write_credentials(secrets_dir: Path, key_path: Path, enrol: Enrolment, answer: dict[str, Any]) -> str:
+def _write_credentials(
+    secrets_dir: Path, key_path: Path, enrol: Enrolment, answer: dict[str, Any], owner: tuple[int, int] | None
+) -> str:
     """Write the API key, the kiosk's certificate and the gateway CA; returns their [gateway] TLS lines."""
-    write_secret(secrets_dir / "api-key", answer["api_key"] + "\n")
+    write_secret(secrets_dir / "api-key", answer["api_key"] + "\n", owner=owner)
     tls = ""
     if answer.get("client_cert"):
         (secrets_dir / "kiosk.crt").write_text(answer["client_cert"])

@@ -16,9 +16,11 @@ from pathlib import Path
 SECRET_MODE = 0o600
 
 
-def write_secret(path: Path, data: bytes | str, *, replace: bool = True) -> None:
+def write_secret(path: Path, data: bytes | str, *, replace: bool = True, owner: tuple[int, int] | None = None) -> None:
     """Write `data` to `path` atomically as a file only its owner can read and write. With `replace=False`
-    an existing file is kept and FileExistsError raised (two processes making a key at once keep one)."""
+    an existing file is kept and FileExistsError raised (two processes making a key at once keep one).
+    `owner` (uid, gid) gives the file to the account that will read it (provisioning runs as root for the
+    kiosk's service user), before it takes the secret's name."""
     raw = data.encode() if isinstance(data, str) else data
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
@@ -27,6 +29,8 @@ def write_secret(path: Path, data: bytes | str, *, replace: bool = True) -> None
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_MODE)
         try:
             os.fchmod(fd, SECRET_MODE)  # exactly 0600, whatever the umask took away
+            if owner is not None:
+                os.fchown(fd, *owner)
             view = memoryview(raw)
             while view:
                 view = view[os.write(fd, view) :]
