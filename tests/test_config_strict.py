@@ -58,6 +58,8 @@ BROKEN: list[tuple[str, Edit, tuple[str, ...]]] = [
     ("api key file a number", ('api_key_file = "', 'api_key_file = 5\n#"'), ("gateway.api_key_file: 5",)),
     ("atr list a list", ("atr_list = ", 'atr_list = ["x"]\n#'), ("hardware.atr_list",)),
     ("atr list a number", ("atr_list = ", "atr_list = 7\n#"), ("hardware.atr_list",)),
+    ("early tolerance beyond an hour", ("early_s = 900", "early_s = 7200"), ("tickets.early_s: 7200",)),
+    ("late tolerance as text", ("late_s = 120", 'late_s = "2m"'), ("tickets.late_s",)),
     ("NUL in a path", ('ca_file = "', 'ca_file = "a\\u0000b"\n#'), ("gateway.ca_file", "NUL")),
     ("tab in a name", ('reader_name = ""', 'reader_name = "a\\tb"'), ("hardware.reader_name", "control character")),
     ("over-long path", ('data_dir = "/var/lib/loket"', 'data_dir = "' + "a/" * 2100 + '"'), ("kiosk.data_dir",)),
@@ -119,6 +121,26 @@ def test_there_are_at_least_thirty_broken_configurations():
 def test_the_example_loads_as_it_is(tmp_path):
     (tmp_path / "kiosk.toml").write_text(example_text(tmp_path))
     assert load_config(tmp_path / "kiosk.toml").hardware.vault == "gpio"
+
+
+def test_the_tickets_early_and_late_tolerance_is_the_configured_one(tmp_path):
+    """[tickets] early_s and late_s are the window verify_ticket applies (docs/ticket-format.md)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from kiosk.identity.ticket import Service, Ticket, TicketReason, issue_ticket, verify_ticket
+
+    text = example_text(tmp_path).replace("early_s = 900", "early_s = 30").replace("late_s = 120", "late_s = 0")
+    (tmp_path / "kiosk.toml").write_text(text)
+    window = load_config(tmp_path / "kiosk.toml").ticket_window
+    assert (window.early_s, window.late_s) == (30, 0)
+    key = Ed25519PrivateKey.generate()
+    ticket = issue_ticket(key, 1, b"12345678", Service.PICKUP, "DKP-KUPANG", "5371046508900001", 1000, 2000)
+    keys = {1: key.public_key()}
+    assert isinstance(verify_ticket(ticket, keys, "DKP-KUPANG", 970, window=window), Ticket)
+    early = verify_ticket(ticket, keys, "DKP-KUPANG", 969, window=window)
+    late = verify_ticket(ticket, keys, "DKP-KUPANG", 2000.5, window=window)
+    assert getattr(early, "reason", None) == TicketReason.NOT_YET_VALID
+    assert getattr(late, "reason", None) == TicketReason.EXPIRED
 
 
 @pytest.mark.parametrize(("edit", "expected"), [(e, x) for _, e, x in BROKEN], ids=[n for n, _, _ in BROKEN])

@@ -20,6 +20,7 @@ from kiosk.config.tables import (
     read_ops_listen,
     read_policy,
     read_ticket_keys,
+    read_ticket_window,
 )
 
 
@@ -29,6 +30,7 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
     kiosk = read_kiosk(doc)
     gateway = read_gateway(doc)
     ticket_keys = read_ticket_keys(doc)
+    ticket_window = read_ticket_window(doc)
     hardware = read_hardware(doc)
     flow = read_flow(doc, read_policy(doc), hardware.release_timeout_s)
     display = read_display(doc)
@@ -46,6 +48,7 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
         gateway_url=gateway.url,
         api_key=gateway.api_key,
         ticket_keys=ticket_keys,
+        ticket_window=ticket_window,
         language=kiosk.language,
         gateway_timeout_s=gateway_timeout,
         display=display,

@@ -10,6 +10,7 @@ from kiosk.flow.machine import FlowConfig
 from kiosk.hardware.atr import DEFAULT_ATR_LIST
 from kiosk.hardware.gpio import PinMap
 from kiosk.identity.operator import Operator
+from kiosk.identity.ticket import TicketWindow
 
 
 class ConfigError(ValueError):
@@ -67,6 +68,7 @@ class KioskConfig:
     gateway_url: str
     api_key: str
     ticket_keys: dict[int, str]
+    ticket_window: TicketWindow = field(default_factory=TicketWindow)  # how far outside its window a ticket is taken
     language: str = "id"
     gateway_timeout_s: float = 5.0
     display: DisplayConfig = field(default_factory=DisplayConfig)

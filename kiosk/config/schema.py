@@ -67,7 +67,7 @@ SCHEMA: dict[str, Key] = {
         ),
         _keys("number", timeout_s="5"),
     ),
-    "tickets": _table(_keys("map", keys='{ "1" = "<64 hex digits>" }')),
+    "tickets": _table(_keys("map", keys='{ "1" = "<64 hex digits>" }'), _keys("number", early_s="900", late_s="120")),
     "hardware": _table(
         _keys("text", camera='"opencv"', reader='"pcsc"', reader_name='""', vault='"gpio"', indicators='"gpio"'),
         _keys("text", printer='"escpos"', printer_device='"/dev/usb/lp0"', printer_profile='"TM-T20II"'),

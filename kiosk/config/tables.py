@@ -11,6 +11,7 @@ from kiosk.config.schema import shown_name
 from kiosk.flow.machine import FlowConfig
 from kiosk.flow.policy import NIK_SOURCES, Policy
 from kiosk.identity.operator import Operator, valid_pin_hash
+from kiosk.identity.ticket import CLOCK_SKEW_S, EARLY_S, TicketWindow
 
 LOOPBACK_HTTP = ("http://127.0.0.1", "http://localhost", "http://[::1]")
 
@@ -123,6 +124,13 @@ def read_ticket_keys(doc: Document) -> dict[int, str]:
         else:
             keys[int(kid)] = hexkey
     return keys
+
+
+def read_ticket_window(doc: Document) -> TicketWindow:
+    """[tickets] early_s and late_s: how far before its start and after its end a ticket is still taken."""
+    early = doc.number("tickets.early_s", EARLY_S, 0, 3600)
+    late = doc.number("tickets.late_s", CLOCK_SKEW_S, 0, 1800)
+    return TicketWindow(early, late)
 
 
 def read_policy(doc: Document) -> Policy:

@@ -24,6 +24,18 @@ SIGNATURE_LEN = 64
 DIGEST_LEN = 16
 CLOCK_SKEW_S = 120  # tolerated lateness past a ticket's end (the queue system's clock against ours)
 EARLY_S = 15 * 60  # a kiosk clock behind by this much still takes a fresh ticket (kiosks drift without NTP)
+
+
+@dataclass(frozen=True)
+class TicketWindow:
+    """How far outside its printed validity a ticket is still taken: `early_s` before `not before` (a
+    kiosk clock running behind), `late_s` after `not after` (the queue system's clock against ours).
+    Configured as [tickets] early_s and late_s; the defaults are EARLY_S and CLOCK_SKEW_S."""
+
+    early_s: float = EARLY_S
+    late_s: float = CLOCK_SKEW_S
+
+
 _HEAD = struct.Struct(">B8sBIIH")  # version, ticket id, service, not_before, not_after, key id
 
 
@@ -130,6 +142,7 @@ def verify_ticket(
     office: str,
     now: float,
     is_used: Callable[[str], bool] = lambda ticket_id: False,
+    window: TicketWindow = TicketWindow(),
 ) -> Ticket | TicketRefusal:
     """Check signature, validity window, office and single use, in that order.
 
@@ -146,9 +159,9 @@ def verify_ticket(
         key.verify(signature, body)
     except InvalidSignature:
         return TicketRefusal(TicketReason.FORGED, ticket.ticket_id)
-    if now < ticket.not_before - EARLY_S:
+    if now < ticket.not_before - window.early_s:
         return TicketRefusal(TicketReason.NOT_YET_VALID, ticket.ticket_id)
-    if now > ticket.not_after + CLOCK_SKEW_S:
+    if now > ticket.not_after + window.late_s:
         return TicketRefusal(TicketReason.EXPIRED, ticket.ticket_id)
     if ticket.office != office:
         return TicketRefusal(TicketReason.WRONG_OFFICE, ticket.ticket_id)

@@ -100,4 +100,4 @@ class Intake:
 
     def verify(self, text: str, now: float) -> Ticket | TicketRefusal:
         """A scanned QR text as a verified ticket of this office, or the reason it is refused."""
-        return verify_ticket(text, self.keys, self.cfg.office, now, self.store.ticket_used)
+        return verify_ticket(text, self.keys, self.cfg.office, now, self.store.ticket_used, self.cfg.ticket_window)
