@@ -37,6 +37,8 @@ def setup_logging(verbose: bool = False) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(NikMaskingFilter())
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True)
+    # urllib3 says every connection at DEBUG; Kivy may lower the root level once imported: keep it at WARNING
+    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def prepare_kivy_env(data_dir: Path) -> None:
@@ -252,7 +254,7 @@ def _add_technician_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
 
     from kiosk.bench import add_bench_parsers
 
-    bench = sub.add_parser("bench", help="speed and accuracy benchmarks (qr, faces, ocr, ui)")
+    bench = sub.add_parser("bench", help="speed, accuracy and robustness benchmarks (qr, faces, ocr, outbox, ui, fuzz)")
     add_bench_parsers(bench)
     bench.set_defaults(func=cmd_bench)
 
