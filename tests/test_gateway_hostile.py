@@ -224,3 +224,23 @@ def test_provisioning_against_a_wrong_gateway_says_why_and_writes_nothing(tmp_pa
     assert main(["provision", "--enrol", str(enrol), "--config", str(config)]) == 1  # provisioning failed
     err = capsys.readouterr().err
     assert "Traceback" not in err and "gateway" in err and not config.exists()
+
+
+def test_a_name_lookup_that_hangs_does_not_hold_the_call(monkeypatch):
+    """getaddrinfo has no socket for the deadline's timer to shut: the caller stops waiting all the same."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def slow_resolver(host, *args, **kwargs):
+        if host == "gateway.slow.example":
+            time.sleep(6.0)  # a resolver whose server does not answer (resolv.conf: timeout 5, attempts 2)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_resolver)
+    client = GatewayClient(
+        "http://gateway.slow.example:9", "K1", "key", timeout_s=0.5, retries=0, deadline_s=DEADLINE_S
+    )
+    exc, took = timed(client.offices)
+    assert isinstance(exc, GatewayUnavailable) and "deadline" in str(exc)
+    assert took < LATE_S

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import logging
 import socket
 import threading
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +28,11 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError
 from urllib3.util.retry import Retry
 
+log = logging.getLogger(__name__)
 CHUNK = 16 * 1024
+GRACE_S = 0.25  # the caller waits this much past the deadline for the worker to give up by itself
+IO_WORKERS = 8  # calls in flight at once (the gateway desk, the sync worker, upkeep...); more wait their turn
+_IO = ThreadPoolExecutor(IO_WORKERS, thread_name_prefix="gateway-io")
 ACCEPT_ENCODING = "gzip, deflate"  # what _Body can inflate with a bound (no brotli, no zstd)
 
 
@@ -150,12 +157,40 @@ def fetch(
     **kwargs: Any,
 ) -> Answer:
     """One HTTP call, retries included, ended at `deadline_s` from now; its body at most `max_bytes`
-    (after inflating). Raises CallFailed (or AnswerTooLarge) for anything but an answer."""
+    (after inflating). Raises CallFailed (or AnswerTooLarge) for anything but an answer.
+
+    The call runs on one of the I/O workers and the caller waits at most `deadline_s` (and a moment): the
+    timer shuts whatever sockets the call holds, but a name lookup (getaddrinfo) has no socket to shut and
+    blocks as long as the resolver likes; the caller does not wait for it, the worker finishes it alone."""
     call = _Call(time.monotonic() + deadline_s)
     timer = threading.Timer(deadline_s, call.expire)
     timer.daemon = True
-    _current.call = call
     timer.start()
+    try:
+        future = _IO.submit(_fetch_on_worker, call, session, method, url, deadline_s, max_bytes, timeout, kwargs)
+        try:
+            return future.result(timeout=max(0.0, call.deadline - time.monotonic()) + GRACE_S)
+        except FutureTimeout:
+            call.expire()
+            future.cancel()  # still queued behind stuck workers: never started
+            raise CallFailed("deadline passed") from None
+    finally:
+        timer.cancel()
+
+
+def _fetch_on_worker(
+    call: _Call,
+    session: requests.Session,
+    method: str,
+    url: str,
+    deadline_s: float,
+    max_bytes: int,
+    timeout: tuple[float, float],
+    kwargs: dict[str, Any],
+) -> Answer:
+    if call.expired:
+        raise CallFailed("deadline passed")
+    _current.call = call
     try:
         connect, read = timeout
         resp = session.request(
@@ -171,8 +206,12 @@ def fetch(
         raise CallFailed("deadline passed" if call.expired else type(exc).__name__) from exc
     except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
         raise CallFailed("deadline passed" if call.expired else type(exc).__name__) from exc
+    except CallFailed:
+        raise
+    except Exception as exc:  # the edge: whatever else the HTTP stack raises is no answer, and a bug to see
+        log.error("HTTP call failed unexpectedly: %s: %s", type(exc).__name__, str(exc)[:200])
+        raise CallFailed(f"unexpected {type(exc).__name__}") from exc
     finally:
-        timer.cancel()
         _current.call = None
 
 
