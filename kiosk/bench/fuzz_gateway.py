@@ -1,6 +1,7 @@
 """`kiosk bench fuzz gateway`: the real client against a hostile loopback gateway (kiosk.sim.hostile) for
 N seconds. Counts calls, calls per second, the declared errors by kind, undeclared exceptions (goal 0),
-calls that overran their deadline (goal 0) and the process's peak memory."""
+calls that overran their deadline (goal 0) and the process's memory: its peak (the hostile server runs in
+the same process, and up to IO_WORKERS calls read capped bodies at once) and what it holds afterwards."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kiosk.gateway.client import GatewayBadAnswer, GatewayClient, GatewayError, GatewayRefused, GatewayUnavailable
+from kiosk.ops.memory import release_free_heap
 from kiosk.sim.hostile import HostileGateway, hostile_reply
 
 DEADLINE_S = 1.5  # the whole call, retries included
@@ -40,6 +42,12 @@ CALLS: tuple[tuple[str, Call], ...] = (
 
 def _peak_rss_kib() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def _rss_now_kib() -> int:
+    release_free_heap()
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() // 1024
 
 
 class _Tally:
@@ -128,6 +136,7 @@ def run(seconds: float, seed: int = 1) -> dict[str, Any]:
         "late_examples": tally.late[:5],
         "peak_rss_mib": round(_peak_rss_kib() / 1024, 1),
         "peak_rss_growth_mib": round((_peak_rss_kib() - rss_before) / 1024, 1),
+        "rss_end_mib": round(_rss_now_kib() / 1024, 1),  # after the fuzzing, the free heap handed back
         "threads_left": sum(t.is_alive() for t in threads),
         "seed": seed,
     }
@@ -140,7 +149,8 @@ def report(r: dict[str, Any]) -> str:
         f"  undeclared exceptions      {r['undeclared_exceptions']:>8}   (goal 0)",
         f"  calls past the deadline    {r['calls_past_deadline']:>8}   (deadline {r['deadline_s']} s + 0.5; goal 0)",
         f"  longest call, s            {r['longest_call_s']:>8}",
-        f"  peak RSS, MiB              {r['peak_rss_mib']:>8}   (+{r['peak_rss_growth_mib']} while fuzzing)",
+        f"  peak RSS, MiB              {r['peak_rss_mib']:>8}   (+{r['peak_rss_growth_mib']} while fuzzing; "
+        f"{r['rss_end_mib']} after)",
     ]
     lines += [f"  {k:<26} {v:>8}" for k, v in sorted(r["outcomes"].items())]
     lines += [f"  ! {e}" for e in r["undeclared_examples"]]
