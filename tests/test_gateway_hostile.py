@@ -4,6 +4,7 @@ declared errors escape, each call ends by its deadline, memory stays bounded, th
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 import time
@@ -244,3 +245,74 @@ def test_a_name_lookup_that_hangs_does_not_hold_the_call(monkeypatch):
     exc, took = timed(client.offices)
     assert isinstance(exc, GatewayUnavailable) and "deadline" in str(exc)
     assert took < LATE_S
+
+
+def test_a_redirect_is_a_bad_answer_whatever_its_location_or_body(hostile):
+    server, replies = hostile
+    client = client_of(server)
+    bomb = gzip_bomb(256 << 20)
+    for location in ("/\xff", "http://[", "http://x:99999/"):
+        replies.append(Reply(302, bomb, (("Location", location), ("Content-Encoding", "gzip"))))
+        tracemalloc.start()
+        try:
+            exc, took = timed(client.offices)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert isinstance(exc, GatewayBadAnswer), repr(exc)
+        assert took < LATE_S and peak < 4 << 20
+
+
+def test_retry_after_does_not_hold_a_call_past_its_deadline(hostile):
+    server, replies = hostile
+    replies.extend([Reply(503, b"{}", (("Retry-After", "3600"),))] * 3)
+    client = GatewayClient(server.url, "K1", "key", timeout_s=0.5, retries=2, backoff_s=0.01, deadline_s=DEADLINE_S)
+    exc, took = timed(client.offices)
+    assert isinstance(exc, GatewayUnavailable) and took < LATE_S
+
+
+def test_cookies_from_the_gateway_are_never_sent_back(hostile):
+    server, replies = hostile
+    cookies = tuple(("Set-Cookie", f"c{i}={'x' * 4000}; Path=/") for i in range(90))
+    replies.append(
+        Reply(200, json.dumps(GOOD["listOffices"]).encode(), (("Content-Type", "application/json"), *cookies))
+    )
+    client = client_of(server)
+    client.offices()
+    assert [o.office_id for o in client.offices()] == ["O1"]  # the next call still works
+    assert server.cookies == [] and not client.session.cookies
+
+
+def test_proxy_settings_in_the_environment_do_not_reroute_the_gateway(hostile, monkeypatch):
+    server, _ = hostile
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.setenv(name, "http://10.255.255.1:9")  # a proxy that would black-hole every call
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert [o.office_id for o in client_of(server).offices()] == ["O1"]
+
+
+@pytest.mark.parametrize("cut", ["no-trailer", "trailing-junk"])
+def test_a_compressed_body_cut_short_or_with_junk_after_it_is_a_bad_answer(hostile, cut):
+    server, replies = hostile
+    body = gzip.compress(json.dumps(GOOD["listOffices"]).encode())
+    body = body[:-8] if cut == "no-trailer" else body + b"junk"
+    replies.append(Reply(200, body, (("Content-Type", "application/json"), ("Content-Encoding", "gzip"))))
+    with pytest.raises(GatewayBadAnswer):
+        client_of(server).offices()
+
+
+def test_an_answer_of_millions_of_empty_objects_is_refused_before_parsing(hostile):
+    server, replies = hostile
+    client = GatewayClient(server.url, "K1", "key", timeout_s=5, retries=0, deadline_s=20)
+    # 9 MiB, under the manifest's size bound; parsed, 3 million dicts would take about 650 MiB
+    manifest = {"kiosk_id": "K1", "office_id": "O1", "version": 1, "cards": [{}] * 3_000_000}
+    replies.append(Reply(200, json.dumps(manifest, separators=(",", ":")).encode()))
+    tracemalloc.start()
+    try:
+        with pytest.raises(GatewayBadAnswer, match="JSON objects"):
+            client.manifest()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20, f"{peak / 2**20:.0f} MiB"

@@ -23,6 +23,9 @@ from kiosk.gateway.contract import ContractViolation, operation
 from kiosk.gateway.transport import BadBody, CallFailed, fetch, watched_session
 
 log = logging.getLogger(__name__)
+# what any answer may hold (a full manifest has a few thousand): parsed, 5 million `{}` in a 16 MiB body
+# would cost 350 MiB; counted first, in C, they cost nothing
+MAX_CONTAINERS = 50_000
 
 __all__ = [
     "Conflict",
@@ -95,6 +98,7 @@ class GatewayClient:
             status_forcelist=(500, 502, 503, 504),
             allowed_methods=frozenset({"GET", "POST"}),  # every POST carries an idempotency key
             raise_on_status=False,
+            respect_retry_after_header=False,  # a Retry-After of hours would hold the call: our backoff only
         )
         self.session = watched_session(retry)
         self.session.headers.update({"X-Kiosk-Id": kiosk_id, "Authorization": f"Bearer {api_key}"})
@@ -135,6 +139,8 @@ class GatewayClient:
             raise GatewayUnavailable(f"{what}: {exc.why}") from exc
         if answer.status >= 500:
             raise GatewayUnavailable(f"{what}: HTTP {answer.status}")
+        if answer.body.count(b"{") + answer.body.count(b"[") > MAX_CONTAINERS:
+            raise GatewayBadAnswer(f"{what}: more than {MAX_CONTAINERS} JSON objects and arrays")
         try:
             data = json.loads(answer.body)
         except (ValueError, RecursionError) as exc:

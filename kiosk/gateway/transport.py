@@ -18,6 +18,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
@@ -59,6 +60,7 @@ class _Call:
     deadline: float
     sockets: list[socket.socket] = field(default_factory=list)
     expired: bool = False
+    finished: bool = False  # the answer is read: its connection may go back to the pool, to other calls
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def watch(self, sock: socket.socket | None) -> None:
@@ -71,9 +73,16 @@ class _Call:
 
     def expire(self) -> None:
         with self.lock:
+            if self.finished:
+                return
             self.expired = True
             for sock in self.sockets:
                 _shut(sock)
+
+    def finish(self) -> None:
+        """The call is done with its sockets: a late timer must not shut one another call picked up."""
+        with self.lock:
+            self.finished = True
 
 
 def _shut(sock: socket.socket) -> None:
@@ -99,6 +108,12 @@ class _WatchedMixin:
         if call is not None:
             call.watch(sock)
         return sock
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        call = _call()
+        if call is not None:
+            call.watch(getattr(self, "sock", None))  # after TLS: the wrapped socket replaced the raw one
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         call = _call()
@@ -129,9 +144,20 @@ class _Adapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
 
 
+class _Session(requests.Session):
+    """requests' Session without what a gateway answer must not steer: no redirect is looked at (requests
+    reads a 3xx body whole, unbounded, and parses its Location even with allow_redirects=False), no
+    cookie is kept, no proxy or netrc comes from the environment (a proxy's pools are not watched)."""
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        return None
+
+
 def watched_session(retry: Retry) -> requests.Session:
     """A requests session whose connections honour the calls' deadlines."""
-    session = requests.Session()
+    session = _Session()
+    session.trust_env = False
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     session.mount("http://", _Adapter(max_retries=retry))
     session.mount("https://", _Adapter(max_retries=retry))
     session.headers["Accept-Encoding"] = ACCEPT_ENCODING
@@ -200,6 +226,7 @@ def _fetch_on_worker(
         try:
             body = _read_body(resp, call, max_bytes)
         finally:
+            call.finish()
             resp.close()
         return Answer(resp.status_code, body)
     except requests.RequestException as exc:
@@ -274,4 +301,6 @@ class _Body:
                 self._keep(self._inflate.flush())
             except zlib.error as exc:
                 raise BadBody("body does not inflate") from exc
+            if not self._inflate.eof or self._inflate.unused_data:
+                raise BadBody("compressed body cut short, or followed by other bytes")
         return self.data

@@ -60,8 +60,11 @@ class EffectTable:
         executor: Executor,
         on_error: Callable[[], None],
         gateway_executor: Executor | None = None,
+        current_visit: Callable[[], int] | None = None,
     ) -> None:
-        """`gateway_executor` runs the gateway handlers (default: `executor`)."""
+        """`gateway_executor` runs the gateway handlers (default: `executor`); with `current_visit`, gateway
+        work queued for a visit that has ended since is dropped before it waits on the gateway (offline, a
+        few abandoned visits' calls would otherwise hold the next resident's behind them)."""
         missing = [t.__name__ for t in fx.Effect.__args__ if t not in handlers]
         if missing:
             raise TypeError(f"effects without a handler: {', '.join(missing)}")
@@ -69,6 +72,7 @@ class EffectTable:
         self.post = post
         self.executor = executor
         self.gateway_executor = gateway_executor or executor
+        self.current_visit = current_visit
         self.on_error = on_error
 
     def __call__(self, effect: fx.Effect) -> None:
@@ -82,6 +86,10 @@ class EffectTable:
             self.post(result)
 
     def _in_background(self, handler: Handler, effect: fx.Effect) -> None:
+        visit = getattr(effect, "visit", None)
+        if handler.gateway and self.current_visit is not None and visit is not None and visit != self.current_visit():
+            log.info("%s of visit %s dropped: that visit has ended", type(effect).__name__, visit)
+            return
         try:
             result = handler.run(effect)
         except Exception:

@@ -88,7 +88,12 @@ class Kiosk:
             cfg, store, parts, self.health, self.desk, self.vault, self.status_board, self.post, self.refresh, clock
         )
         self.effects = EffectTable(
-            handlers.table(), self.post, self.executor, self._count_error, gateway_executor=self.gateway_executor
+            handlers.table(),
+            self.post,
+            self.executor,
+            self._count_error,
+            gateway_executor=self.gateway_executor,
+            current_visit=lambda: self.loop.session.visit,
         )
         self._pointed: tuple[Part | None, int | None] | None = None  # where the guide lights point now
         self.loop.listeners.extend([self.intake.follow, self._follow, self._point])

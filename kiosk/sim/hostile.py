@@ -193,6 +193,7 @@ class HostileGateway:
 
     plan: Callable[[str, list[str]], Reply]
     served: int = 0
+    cookies: list[str] = field(default_factory=list)  # Cookie headers the client sent (it must send none)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -231,6 +232,8 @@ class HostileGateway:
     def answer(self, h: BaseHTTPRequestHandler, request_body: bytes) -> None:
         with self._lock:
             self.served += 1
+            if h.headers.get("Cookie"):
+                self.cookies.append(h.headers["Cookie"])
         sent: list[str] = []
         if h.path.startswith("/v1/events"):
             try:

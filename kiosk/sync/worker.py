@@ -97,8 +97,9 @@ class SyncWorker:
             self.link_up, self.offline_since, self._backoff = True, None, BACKOFF
             if self.health is not None:
                 self.health.report("gateway", State.OK)
+            acknowledged = set(done)
             for conflict in answer.conflicts:  # before marking: a crash between tells it again (at least once)
-                if conflict.event_id in sent:
+                if conflict.event_id in acknowledged:
                     self.on_conflict(conflict)
             self.store.mark_delivered(done)
             delivered += len(done)
