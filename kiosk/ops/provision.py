@@ -11,6 +11,7 @@ done. Bad input names the key and the fix; nothing is written before the gateway
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import pwd
 import re
@@ -28,6 +29,7 @@ from kiosk.store.secret_files import tighten, write_secret
 
 KIOSK_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
 
+log = logging.getLogger(__name__)
 SERVICE_USER = "loket"  # the kiosk unit's User= (systemd/loket.sysusers.conf)
 HARDWARE = {
     "kiosk": """camera = "opencv"
@@ -116,6 +118,18 @@ def provision(
         raise ConfigError([f"--hardware: {hardware!r} is not one of {', '.join(HARDWARE)}"])
     enrol = read_enrolment(enrol_path)
     owner = service_account(service_user)
+    try:
+        return _provision(enrol, config_path, data_dir, hardware, owner)
+    except PermissionError as exc:
+        raise ProvisionError(
+            f"cannot write or hand over {exc.filename or 'a file'} ({exc.strerror}): run kiosk provision as root, "
+            "as loket-provision.service does (it keeps CAP_CHOWN for this)"
+        ) from exc
+
+
+def _provision(
+    enrol: Enrolment, config_path: Path, data_dir: Path, hardware: str, owner: tuple[int, int] | None
+) -> KioskConfig:
     secrets_dir = config_path.parent
     secrets_dir.mkdir(parents=True, exist_ok=True)
     key_path, csr = make_csr(secrets_dir, enrol.kiosk_id)
@@ -139,6 +153,7 @@ def service_account(name: str) -> tuple[int, int] | None:
     try:
         account = pwd.getpwnam(name)
     except KeyError:
+        log.warning("no account %r (systemd/loket.sysusers.conf makes it): the files stay root's", name)
         return None
     return account.pw_uid, account.pw_gid
 
