@@ -179,3 +179,32 @@ def test_the_demo_binds_a_real_card_to_a_resident(store):
     assert card is not None and card.chip_uid == "04DD"
     assert store.journal_rows()[-1][2:] == ("card_chip_rebound", {"card": "C2"})
     assert store.verify_journal() == []
+
+
+def test_a_ticket_is_spent_in_one_transaction_with_its_journal_entry_and_outbox_event(tmp_path):
+    """issue 14: used-ticket row, `ticket_accepted` in the journal and the outbox, and `ticket_consumed`: all
+    or nothing (an outbox insert that fails leaves no used ticket behind), and once only."""
+    import sqlite3
+
+    store = Store(tmp_path / "k.db")
+    accepted = {"kiosk": "K1", "ticket": "t1", "service": "pickup", "claim": "offline"}
+    assert store.consume_ticket("t1", accepted, "K1")
+    kinds = [k for _, _, k, _ in store.journal_rows()]
+    assert store.ticket_used("t1") and kinds.count("ticket_accepted") == 1
+    assert sorted(i.kind for i in store.pending(10)) == ["ticket_accepted", "ticket_consumed"]
+    assert not store.consume_ticket("t1", accepted, "K1")  # a second time writes nothing
+    assert len(store.pending(10)) == 2 and [k for _, _, k, _ in store.journal_rows()].count("ticket_accepted") == 1
+    store.close()
+    db = sqlite3.connect(tmp_path / "k.db")  # a fault in the last write of the transaction
+    db.execute(
+        "CREATE TRIGGER no_consumed BEFORE INSERT ON outbox WHEN NEW.kind = 'ticket_consumed' "
+        "BEGIN SELECT RAISE(ABORT, 'disk fault'); END"
+    )
+    db.commit()
+    db.close()
+    store = Store(tmp_path / "k.db")
+    with pytest.raises(sqlite3.DatabaseError):
+        store.consume_ticket("t2", {**accepted, "ticket": "t2"}, "K1")
+    assert not store.ticket_used("t2") and len(store.pending(10)) == 2
+    assert [k for _, _, k, _ in store.journal_rows()].count("ticket_accepted") == 1
+    store.close()

@@ -29,9 +29,11 @@ class ClaimTicket:
 
 @dataclass(frozen=True)
 class ConsumeTicket:
-    """Mark a ticket used (locally at once, at the gateway through the outbox)."""
+    """Spend a ticket here: used, journaled as `accepted` (`ticket_accepted`) and told to the gateway
+    through the outbox, all in one transaction."""
 
     ticket_id: str
+    accepted: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

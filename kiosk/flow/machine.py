@@ -142,7 +142,7 @@ def _on_ticket_claimed(s: Session, e: ev.TicketClaimed, now: float) -> Result:
         return refuse(replace(s, ticket_claim=e.claim), now, Reason.TICKET_USED_ELSEWHERE)
     data = {"ticket": s.ticket.ticket_id, "service": s.ticket.service.name.lower(), "claim": e.claim.value}
     s2 = replace(s, ticket_claim=e.claim)
-    effects: tuple[Effect, ...] = (ConsumeTicket(s.ticket.ticket_id), Journal("ticket_accepted", data))
+    effects: tuple[Effect, ...] = (ConsumeTicket(s.ticket.ticket_id, data),)  # with its journal entry, at once
     if s.step == Step.LOOKUP and s.nik is not None and s.lookup is None:
         effects = (*effects, LookUp(s.visit, s.nik, s.ticket.service))
     return s2, effects

@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 # journal kinds that also go to the gateway through the outbox
 OUTBOX_KINDS = frozenset(
     {
-        "ticket_accepted",
         "ticket_refused",
         "refused",
         "booked",
@@ -85,8 +84,10 @@ class EffectHandlers:
         log.info("journey %s %s", e.kind, e.data)
 
     def consume_ticket(self, e: fx.ConsumeTicket) -> None:
-        self.store.use_ticket(e.ticket_id)
-        self.store.enqueue("ticket_consumed", {"ticket_id": e.ticket_id, "kiosk": self.cfg.kiosk_id}, e.ticket_id)
+        accepted = {"kiosk": self.cfg.kiosk_id, **e.accepted}
+        if not self.store.consume_ticket(e.ticket_id, accepted, self.cfg.kiosk_id):
+            log.warning("ticket %s was already used here: not spent twice", e.ticket_id)
+        log.info("journey ticket_accepted %s", e.accepted)
 
     def record_handover(self, e: fx.RecordHandover) -> None:
         data = {
