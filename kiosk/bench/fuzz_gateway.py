@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kiosk.gateway.client import GatewayBadAnswer, GatewayClient, GatewayError, GatewayRefused, GatewayUnavailable
-from kiosk.ops.memory import release_free_heap
+from kiosk.ops.memory import release_free_heap, rss_kib
 from kiosk.sim.hostile import HostileGateway, hostile_reply
 
 DEADLINE_S = 1.5  # the whole call, retries included
@@ -46,8 +46,7 @@ def _peak_rss_kib() -> int:
 
 def _rss_now_kib() -> int:
     release_free_heap()
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize() // 1024
+    return rss_kib()
 
 
 class _Tally:

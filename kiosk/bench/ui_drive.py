@@ -4,7 +4,6 @@ presses posted as their buttons post them. Used by kiosk.bench.ui_child."""
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from kiosk.flow import events as ev
 from kiosk.flow.model import Session, Step
 from kiosk.hardware.camera import Face, HeldTicket, Nothing, PrintedCard
 from kiosk.identity.ticket import Service
-from kiosk.ops.memory import release_free_heap
+from kiosk.ops.memory import release_free_heap, rss_kib
 from kiosk.sim.journeys import SimClock
 from kiosk.sim.seed import Resident
 from kiosk.sim.world import World
@@ -43,13 +42,6 @@ ASKING = ("verification", "printing", "waiting_blanko", "ready_elsewhere")  # st
 
 class Stuck(Exception):
     """A journey did not reach the step it was waiting for."""
-
-
-def rss_kib() -> int:
-    """This process's resident set size in KiB (from /proc/self/statm)."""
-    with open("/proc/self/statm") as f:
-        resident_pages = int(f.read().split()[1])
-    return resident_pages * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 class Walker:

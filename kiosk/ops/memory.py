@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import logging
+import os
 from collections.abc import Callable
 from functools import cache
 
@@ -25,6 +26,13 @@ def _malloc_trim() -> Callable[[int], int] | None:
     except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
         log.info("no malloc_trim here: free heap stays with the process")
         return None
+
+
+def rss_kib() -> int:
+    """This process's resident set size in KiB (from /proc/self/statm)."""
+    with open("/proc/self/statm") as f:
+        resident_pages = int(f.read().split()[1])
+    return resident_pages * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def release_free_heap() -> bool:
