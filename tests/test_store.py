@@ -113,8 +113,8 @@ def test_journal_with_outbox_writes_both_in_one_transaction(store):
 
 
 def test_ticket_is_used_once(store):
-    assert store.use_ticket("abc")
-    assert not store.use_ticket("abc")
+    assert store.consume_ticket("abc", {"ticket": "abc"}, "K1")
+    assert not store.consume_ticket("abc", {"ticket": "abc"}, "K1")
     assert store.ticket_used("abc") and not store.ticket_used("def")
 
 

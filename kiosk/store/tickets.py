@@ -24,12 +24,6 @@ class Tickets(Database):
         super()._create()
         self._script(SCHEMA)
 
-    def use_ticket(self, ticket_id: str) -> bool:
-        """Mark a ticket used; False if it already was."""
-        with self.transaction() as tx:
-            cur = tx.execute("INSERT OR IGNORE INTO used_tickets(ticket_id, used) VALUES (?,?)", (ticket_id, tx.now()))
-            return cur.rowcount == 1
-
     def consume_ticket(self, ticket_id: str, accepted: Mapping[str, Any], kiosk_id: str) -> bool:
         """Spend a ticket here in one transaction with its evidence: the used-ticket row, the journal's
         `ticket_accepted` (also for the gateway) and the `ticket_consumed` event that tells the gateway (a
