@@ -15,12 +15,13 @@ import pytest
 
 from kiosk.flow import events as ev
 from kiosk.flow.model import Step
-from kiosk.hardware.camera import Face, HeldTicket, Nothing
+from kiosk.hardware.camera import HeldTicket, Nothing
 from kiosk.identity.nik import mask_nik
 from kiosk.identity.ticket import Service
 from kiosk.store import Store
 from kiosk.store.outbox import masked
 from kiosk.store.retention import DELIVERED_EVENTS_KEPT_S, KNOWN_STATUS_KEPT_DAYS
+from tests.test_offline import pickup
 
 NIK = "5371046508900001"
 OTHER_NIK = "5371011203850002"
@@ -108,16 +109,7 @@ def test_a_pickup_through_the_kiosk_leaves_no_nik_of_the_resident_in_the_store(w
     r = next(r for r in world.residents("ready_here") if r.old_chip_uid)
     path = world.store.path
     assert "inventory.nik" in cells_holding(path, r.nik)
-    world.camera.show(HeldTicket(world.gateway.issue_ticket(r, Service.PICKUP, now=clock())))
-    world.kiosk.scan_frame()
-    world.camera.show(Face(r.person))
-    world.reader.insert(r.old_chip_uid)
-    assert world.kiosk.pump().step == Step.TAP_NEW
-    world.reader.remove()
-    world.reader.insert(r.new_chip_uid)
-    assert world.kiosk.pump().step == Step.HANDED_OVER
-    world.kiosk.dispatch(ev.Press(ev.FINISH))
-    world.camera.show(Nothing())
+    pickup(world, clock, r)  # ticket, old card, face, the new card's tap, finish
     world.sync.drain_once()
     assert cells_holding(path, r.nik) == []
     assert files_holding(path, r.nik.encode()) == []
