@@ -322,14 +322,7 @@ def run_kiosk(cfg: KioskConfig, parts: Parts, health: Health, windowed: bool = F
     from kiosk.sync.worker import SyncWorker
 
     store = Store(cfg.db_path)
-    client = GatewayClient(
-        cfg.gateway_url,
-        cfg.kiosk_id,
-        cfg.api_key,
-        timeout_s=cfg.gateway_timeout_s,
-        ca_file=cfg.gateway_ca_file,
-        client_cert=cfg.gateway_client_cert,
-    )
+    client = GatewayClient.for_kiosk(cfg)
     kiosk = Kiosk(cfg, store, client, parts, health=health)
     attach = getattr(parts.face, "attach", None)
     if attach is not None:  # the live face check reads the frames the screen shows

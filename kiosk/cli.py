@@ -16,7 +16,7 @@ from kiosk.identity.nik import mask_nik
 from kiosk.lockdown import DEMO, DEMO_HELP, choose
 
 if TYPE_CHECKING:
-    from kiosk.store import Store
+    from kiosk.store import AuditProblem, Store
 
 _WHOLE_NIK = re.compile(r"(?<!\d)\d{16}(?!\d)")
 
@@ -117,16 +117,57 @@ def _open_journal(db: str) -> Store | None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    """The hash chain, and with --config the gateway's anchors (asked of the gateway, or read from
+    --anchors): exit 0 when all hold, 1 when a row differs or is missing, 2 when it cannot be checked."""
     store = _open_journal(args.db)
     if store is None:
         return 2
-    problems = store.verify_journal()
-    seq, head = store.journal_head()
-    store.close()
+    try:
+        problems = store.verify_journal()
+        against = ""
+        if args.config:
+            try:
+                anchors, against = _anchors_for_audit(args)
+            except (ConfigError, ValueError, OSError) as exc:
+                print(f"cannot check against the gateway's anchors: {exc}", file=sys.stderr)
+                return 2
+            problems += anchors
+        seq, head = store.journal_head()
+    finally:
+        store.close()
     for p in problems:
         print(f"row {p.seq}: {p.problem}")
-    print(f"journal: {seq} rows, head {head[:16]}, {'OK' if not problems else f'{len(problems)} problems'}")
+    verdict = "OK" if not problems else f"{len(problems)} problems"
+    print(f"journal: {seq} rows, head {head[:16]}, {verdict}{against or ' (chain only: --config checks the anchors)'}")
     return 0 if not problems else 1
+
+
+def _anchors_for_audit(args: argparse.Namespace) -> tuple[list[AuditProblem], str]:
+    """The anchor problems of the journal at args.db, and a note of what it was checked against."""
+    from kiosk.gateway.client import GatewayClient, GatewayError
+    from kiosk.gateway.head import read_public_key
+    from kiosk.ops.audit import check_anchors, read_anchor_file
+    from kiosk.store import Store
+
+    cfg = load_config(args.config)
+    public_key = read_public_key(cfg.journal_key_path)
+    if args.anchors:
+        anchors = read_anchor_file(Path(args.anchors))
+    else:
+        client = GatewayClient.for_kiosk(cfg, retries=1)
+        try:
+            anchors = client.anchors()
+        except GatewayError as exc:
+            raise ValueError(f"the gateway at {cfg.gateway_url} did not give the anchors: {exc}") from None
+        finally:
+            client.close()
+    store = Store(Path(args.db))
+    try:
+        problems = check_anchors(store, anchors, cfg.kiosk_id, public_key)
+    finally:
+        store.close()
+    signed = "" if public_key else f", signatures unchecked: no journal key at {cfg.journal_key_path}"
+    return problems, f"; against {len(anchors)} anchor(s) of the gateway{signed}"
 
 
 def cmd_audit_find(args: argparse.Namespace) -> int:
@@ -225,8 +266,12 @@ def _add_kiosk_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
     audit = sub.add_parser("audit", help="audit the journal")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    verify = audit_sub.add_parser("verify", help="recompute the journal's hash chain")
+    verify = audit_sub.add_parser(
+        "verify", help="recompute the journal's hash chain and check it against the gateway's signed anchors"
+    )
     verify.add_argument("--db", default="/var/lib/loket/kiosk.db")
+    verify.add_argument("--config", help="kiosk.toml: check against the anchors this kiosk's gateway holds")
+    verify.add_argument("--anchors", help="with --config: an anchor export (JSON) instead of asking the gateway")
     verify.set_defaults(func=cmd_audit)
     find = audit_sub.add_parser("find", help="the visit behind a refusal's reference code (as the resident saw it)")
     find.add_argument("reference", help="the code on the refusal screen, e.g. KQ7-M3P")
@@ -288,15 +333,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
         parts = build_parts(cfg, health)
     except ConfigError as exc:
         return config_refused(exc, args.config)
-    client = GatewayClient(
-        cfg.gateway_url,
-        cfg.kiosk_id,
-        cfg.api_key,
-        timeout_s=cfg.gateway_timeout_s,
-        retries=0,
-        ca_file=cfg.gateway_ca_file,
-        client_cert=cfg.gateway_client_cert,
-    )
+    client = GatewayClient.for_kiosk(cfg, retries=0)
     try:
         checks = run_selftest(cfg, parts, client, health, print_slip=args.print)
     finally:

@@ -9,8 +9,10 @@ from importlib import resources
 import jsonschema
 import pytest
 import yaml
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.gateway.client import GatewayClient, GatewayRefused
+from kiosk.gateway.head import HeadSigner
 from kiosk.sim.gateway import GatewaySimulator
 
 SPEC = yaml.safe_load(resources.files("kiosk.gateway").joinpath("openapi.yaml").read_text())
@@ -81,7 +83,14 @@ def test_every_answer_matches_its_documented_schema(recorded):
     with pytest.raises(GatewayRefused):
         client.slots("NOPE", dt.date(2026, 11, 24))
     client.send_events([{"id": "e1", "kind": "x", "payload": {}}])
-    client.heartbeat({"ok": True})
+    signer = HeadSigner(sim.kiosk_id, Ed25519PrivateKey.generate())
+    sim.register_journal_key(sim.kiosk_id, signer.public_key)
+    assert client.heartbeat({"journal_head": signer.sign(3, "ab" * 32).to_json()}).verdict == "anchored"
+    since = {"seq": 3, "hash": "cd" * 32}
+    assert client.heartbeat({"journal_head": signer.sign(3, "ab" * 32).to_json(), "journal_since": since}).verdict == (
+        "forked"
+    )
+    assert [a.seq for a in client.anchors()] == [3]
     client.leases(dt.date(2026, 11, 24), days=2)
     # every answer's body passed the client's own check against the contract (a mismatch raises
     # GatewayBadAnswer above); here: each status is documented, and what the client sent is too

@@ -57,6 +57,7 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
         flow=flow,
         operators=operators,
         seal_key_file=kiosk.seal_key_file,
+        journal_key_file=kiosk.journal_key_file,
         face_threshold=face_threshold,
         ops_listen=ops_listen,
         gateway_ca_file=gateway.ca_file,

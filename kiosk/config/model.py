@@ -85,6 +85,7 @@ class KioskConfig:
     gateway_client_cert: tuple[Path, Path] | None = None  # this kiosk's certificate and key (mutual TLS)
     face_threshold: float = 0.55  # face distance below which it is the same person (kiosk bench faces)
     seal_key_file: Path | None = None  # AES key sealing face templates at rest (default: data_dir/seal.key)
+    journal_key_file: Path | None = None  # Ed25519 key signing journal heads (default: data_dir/journal.key)
 
     @property
     def db_path(self) -> Path:
@@ -97,3 +98,7 @@ class KioskConfig:
     @property
     def seal_key_path(self) -> Path:
         return self.seal_key_file or self.data_dir / "seal.key"
+
+    @property
+    def journal_key_path(self) -> Path:
+        return self.journal_key_file or self.data_dir / "journal.key"

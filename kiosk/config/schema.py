@@ -54,7 +54,12 @@ def _table(*parts: dict[str, Key]) -> Key:
 SCHEMA: dict[str, Key] = {
     "kiosk": _table(
         _keys("text", id='"KIOSK-01"', office='"DKP-KUPANG"', language='"id"'),
-        _keys("path", data_dir='"/var/lib/loket"', seal_key_file='"/etc/loket/seal.key"'),
+        _keys(
+            "path",
+            data_dir='"/var/lib/loket"',
+            seal_key_file='"/etc/loket/seal.key"',
+            journal_key_file='"/etc/loket/journal.key"',
+        ),
     ),
     "gateway": _table(
         _keys("text", url='"https://gateway.dukcapil.example/kiosk"', api_key='"<the key from kiosk provision>"'),

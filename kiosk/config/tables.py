@@ -25,6 +25,7 @@ class KioskTable:
     data_dir: Path
     language: str
     seal_key_file: Path | None
+    journal_key_file: Path | None
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,16 @@ class GatewayTable:
 
 
 def read_kiosk(doc: Document) -> KioskTable:
-    """[kiosk]: id, office, data_dir (relative to the file), language and seal_key_file."""
+    """[kiosk]: id, office, data_dir (relative to the file), language, seal_key_file and journal_key_file."""
     kiosk_id = doc.need_str("kiosk.id")
     office = doc.need_str("kiosk.office")
     data_dir = doc.path(doc.need_str("kiosk.data_dir") or ".")
     language = doc.choice("kiosk.language", ("id", "en"), "id")
     seal_key = doc.get("kiosk.seal_key_file")
     seal_key_file = Path(seal_key) if isinstance(seal_key, str) and seal_key else None
-    return KioskTable(kiosk_id, office, data_dir, language, seal_key_file)
+    journal_key = doc.get("kiosk.journal_key_file")
+    journal_key_file = Path(journal_key) if isinstance(journal_key, str) and journal_key else None
+    return KioskTable(kiosk_id, office, data_dir, language, seal_key_file, journal_key_file)
 
 
 def read_gateway(doc: Document) -> GatewayTable:

@@ -82,6 +82,32 @@ class EventsAck:
     conflicts: tuple[Conflict, ...] = ()
 
 
+@dataclass(frozen=True)
+class HeadRef:
+    """A journal row as the gateway holds it: sequence number and hash."""
+
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class HeartbeatAnswer:
+    """What the gateway made of the heartbeat's journal head, and the newest anchor it holds."""
+
+    verdict: str  # anchored, unchanged, regressed, forked, bad_signature, no_key
+    anchor: HeadRef | None
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """One signed journal head the gateway keeps for this kiosk."""
+
+    seq: int
+    hash: str
+    signature: str
+    at: float
+
+
 def photo_bytes(text: str | None) -> bytes | None:
     """A manifest photo (base64) as bytes; ValueError if it is not base64."""
     if not text:
@@ -128,3 +154,13 @@ def leases(data: dict[str, Any]) -> list[LeaseAnswer]:
 def events_ack(data: dict[str, Any]) -> EventsAck:
     conflicts = tuple(Conflict(c["id"], c["kind"], c.get("detail", "")) for c in data.get("conflicts", []))
     return EventsAck(tuple(data["accepted"]), tuple(data["duplicates"]), conflicts)
+
+
+def heartbeat(data: dict[str, Any]) -> HeartbeatAnswer:
+    anchor = data.get("anchor")
+    return HeartbeatAnswer(data["verdict"], HeadRef(anchor["seq"], anchor["hash"]) if anchor else None)
+
+
+def anchors(data: dict[str, Any]) -> tuple[list[Anchor], bool]:
+    """One page of anchors and whether another follows."""
+    return [Anchor(a["seq"], a["hash"], a["signature"], float(a["at"])) for a in data["anchors"]], bool(data["more"])

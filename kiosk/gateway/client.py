@@ -13,14 +13,28 @@ import datetime as dt
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from urllib3.util.retry import Retry
 
 from kiosk.gateway import answers
-from kiosk.gateway.answers import Conflict, EventsAck, LeaseAnswer, LookupAnswer, ManifestCard, OfficeAnswer, SlotAnswer
+from kiosk.gateway.answers import (
+    Anchor,
+    Conflict,
+    EventsAck,
+    HeadRef,
+    HeartbeatAnswer,
+    LeaseAnswer,
+    LookupAnswer,
+    ManifestCard,
+    OfficeAnswer,
+    SlotAnswer,
+)
 from kiosk.gateway.contract import ContractViolation, operation
 from kiosk.gateway.transport import BadBody, CallFailed, fetch, watched_session
+
+if TYPE_CHECKING:
+    from kiosk.config import KioskConfig
 
 log = logging.getLogger(__name__)
 # what any answer may hold (a full manifest has a few thousand): parsed, 5 million `{}` in a 16 MiB body
@@ -28,6 +42,7 @@ log = logging.getLogger(__name__)
 MAX_CONTAINERS = 50_000
 
 __all__ = [
+    "Anchor",
     "Conflict",
     "EventsAck",
     "GatewayBadAnswer",
@@ -35,6 +50,8 @@ __all__ = [
     "GatewayError",
     "GatewayRefused",
     "GatewayUnavailable",
+    "HeadRef",
+    "HeartbeatAnswer",
     "LeaseAnswer",
     "LookupAnswer",
     "ManifestCard",
@@ -105,6 +122,19 @@ class GatewayClient:
         # passed with every request: a session-level `verify` loses to REQUESTS_CA_BUNDLE in requests
         self._verify: str | bool = str(ca_file) if ca_file is not None else True
         self._cert = (str(client_cert[0]), str(client_cert[1])) if client_cert is not None else None
+
+    @classmethod
+    def for_kiosk(cls, cfg: KioskConfig, retries: int = 2) -> GatewayClient:
+        """The client of the kiosk `cfg` describes: its gateway, identity, timeout, pinned CA and certificate."""
+        return cls(
+            cfg.gateway_url,
+            cfg.kiosk_id,
+            cfg.api_key,
+            timeout_s=cfg.gateway_timeout_s,
+            retries=retries,
+            ca_file=cfg.gateway_ca_file,
+            client_cert=cfg.gateway_client_cert,
+        )
 
     def close(self) -> None:
         self.session.close()
@@ -216,19 +246,45 @@ class GatewayClient:
     def send_events(self, events: list[dict[str, Any]]) -> EventsAck:
         return answers.events_ack(self._call("sendEvents", "POST", "/v1/events", {"events": events}))
 
-    def heartbeat(self, summary: dict[str, Any]) -> None:
-        self._call("heartbeat", "POST", f"/v1/kiosks/{self.kiosk_id}/heartbeat", summary)
+    def heartbeat(self, summary: dict[str, Any]) -> HeartbeatAnswer:
+        """Send the health summary with its signed `journal_head`; the gateway's verdict on the head."""
+        return answers.heartbeat(self._call("heartbeat", "POST", f"/v1/kiosks/{self.kiosk_id}/heartbeat", summary))
+
+    def anchors(self, max_pages: int = 1000) -> list[Anchor]:
+        """Every journal head the gateway anchored for this kiosk, oldest first (paged, at most
+        `max_pages` pages of 5000)."""
+        found: list[Anchor] = []
+        for _ in range(max_pages):
+            params = {"after": found[-1].seq if found else 0, "limit": 5000}
+            page, more = answers.anchors(
+                self._call("getAnchors", "GET", f"/v1/kiosks/{self.kiosk_id}/anchors", params=params)
+            )
+            found.extend(page)
+            if not more or not page:
+                break
+        return found
 
 
 def enrol(
-    gateway_url: str, token: str, kiosk_id: str, csr: str, *, ca_file: Path | None = None, deadline_s: float = 20.0
+    gateway_url: str,
+    token: str,
+    kiosk_id: str,
+    csr: str,
+    *,
+    journal_key: str | None = None,
+    ca_file: Path | None = None,
+    deadline_s: float = 20.0,
 ) -> dict[str, Any]:
-    """Spend a one-time enrolment token at the gateway (no API key yet: the token is the credential). The
+    """Spend a one-time enrolment token at the gateway (no API key yet: the token is the credential), with
+    the kiosk's journal public key (hex) when it has one. The
     answer is checked against the contract like every other; refusals are GatewayRefused (401: the token
     is unknown or spent, 403: it is another kiosk's)."""
     client = GatewayClient(gateway_url, kiosk_id, "", retries=0, timeout_s=10.0, deadline_s=deadline_s, ca_file=ca_file)
     client.session.headers.pop("Authorization", None)
     try:
-        return client._call("enrol", "POST", "/v1/enrol", {"token": token, "kiosk_id": kiosk_id, "csr": csr})
+        body = {"token": token, "kiosk_id": kiosk_id, "csr": csr}
+        if journal_key is not None:
+            body["journal_key"] = journal_key
+        return client._call("enrol", "POST", "/v1/enrol", body)
     finally:
         client.close()

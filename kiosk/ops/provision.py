@@ -1,11 +1,13 @@
 """`kiosk provision`: from a technician's enrolment file to a kiosk that can start.
 
 The enrolment file (TOML, on the boot partition for the first-boot unit) names the kiosk, the gateway
-and a one-time token from the admins. Provisioning makes the kiosk's private key (0600, never leaves
-the kiosk) and a certificate request, spends the token at the gateway, and writes: the API key (0600),
+and a one-time token from the admins. Provisioning makes the kiosk's private keys (0600, never leave
+the kiosk: one for mutual TLS, with a certificate request, and one signing its journal heads, whose
+public half the gateway keeps to check them), spends the token at the gateway, and writes: the API key (0600),
 the kiosk's certificate, the gateway's CA to pin, and kiosk.toml with the queue system's ticket keys and
 the hardware pin map of docs/wiring.md. The written config is loaded back before anything is reported
-done. Bad input names the key and the fix; nothing is written before the gateway accepted the token.
+done. Bad input names the key and the fix; nothing but the two private keys is written before the
+gateway accepted the token.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from kiosk.config import ConfigError, KioskConfig, load_config, read_toml
 from kiosk.gateway.client import GatewayBadAnswer, GatewayRefused, GatewayUnavailable
 from kiosk.gateway.client import enrol as gateway_enrol
+from kiosk.gateway.head import HeadSigner
 from kiosk.gateway.pki import make_csr
 from kiosk.store.secret_files import tighten, write_secret
 
@@ -135,7 +138,8 @@ def _provision(
     key_path, csr = make_csr(secrets_dir, enrol.kiosk_id)
     if owner is not None:
         os.chown(key_path, *owner)
-    answer = _spend_token(enrol, csr)
+    journal_key = HeadSigner.make_key_file(secrets_dir / "journal.key", owner)  # kept if re-provisioned
+    answer = _spend_token(enrol, csr, journal_key)
     tls = _write_credentials(secrets_dir, key_path, enrol, answer, owner)
     _make_seal_key(secrets_dir / "seal.key", owner)
     cfg = _install_config(config_path, _config_text(enrol, answer, secrets_dir, data_dir, tls, hardware))
@@ -168,11 +172,13 @@ def _make_seal_key(path: Path, owner: tuple[int, int] | None) -> None:
         os.chown(path, *owner)
 
 
-def _spend_token(enrol: Enrolment, csr: str) -> dict[str, Any]:
+def _spend_token(enrol: Enrolment, csr: str, journal_key: str) -> dict[str, Any]:
     """Spend the token at the gateway's /v1/enrol with the certificate request; its answer (checked against
     the contract), or why not, said for the technician."""
     try:
-        return gateway_enrol(enrol.gateway_url, enrol.token, enrol.kiosk_id, csr, ca_file=enrol.ca_file)
+        return gateway_enrol(
+            enrol.gateway_url, enrol.token, enrol.kiosk_id, csr, journal_key=journal_key, ca_file=enrol.ca_file
+        )
     except GatewayRefused as exc:
         if exc.status == 401:
             raise ProvisionError(
@@ -223,6 +229,7 @@ office = "{answer["office_id"]}"
 data_dir = "{data_dir}"
 language = "id"
 seal_key_file = "{secrets_dir / "seal.key"}"
+journal_key_file = "{secrets_dir / "journal.key"}"
 
 [gateway]
 url = "{enrol.gateway_url}"

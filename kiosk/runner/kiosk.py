@@ -19,6 +19,7 @@ from kiosk.flow import events as ev
 from kiosk.flow.model import Session, Step
 from kiosk.flow.rules import Part, part_to_use, slip_for
 from kiosk.gateway.client import GatewayClient
+from kiosk.gateway.head import HeadSigner
 from kiosk.health import Health
 from kiosk.identity.templates import Templates
 from kiosk.runner.desk import ResidentDesk
@@ -81,7 +82,8 @@ class Kiosk:
         self.status_board = StatusBoard(
             cfg.kiosk_id, store, self.health, self.vault, parts.printer, self.counters, cfg.data_dir
         )
-        self.upkeep = Upkeep(store, gateway, self.status_board, self.today)
+        signer = HeadSigner.from_file(cfg.kiosk_id, cfg.journal_key_path)
+        self.upkeep = Upkeep(store, gateway, self.status_board, self.today, signer)
         self.loop = EventLoop(cfg.flow, cfg.language, clock, self._carry_out, self.counters)
         self.intake = Intake(cfg, parts.camera, parts.nik_reader, store, self.health, self.loop.post, clock)
         handlers = EffectHandlers(

@@ -84,7 +84,6 @@ class StatusSnapshot:
             "vault_cards": self.vault_cards,
             "alarms": sorted(self.alarms),
             "outcomes": dict(self.outcomes),
-            "journal_head": {"seq": self.journal_seq, "hash": self.journal_head},
         }
 
 

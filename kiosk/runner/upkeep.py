@@ -9,7 +9,8 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from kiosk.gateway.client import Conflict, GatewayClient, GatewayRefused, GatewayUnavailable
+from kiosk.gateway.client import Conflict, GatewayClient, GatewayRefused, GatewayUnavailable, HeadRef
+from kiosk.gateway.head import HeadSigner
 from kiosk.runner.status import StatusBoard
 from kiosk.store import Store
 from kiosk.store.db import Pruned
@@ -21,9 +22,19 @@ log = logging.getLogger(__name__)
 class Upkeep:
     """Manifest, leases and heartbeat, kept fresh while the link is up."""
 
-    def __init__(self, store: Store, gateway: GatewayClient, status: StatusBoard, today: Callable[[], dt.date]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        gateway: GatewayClient,
+        status: StatusBoard,
+        today: Callable[[], dt.date],
+        signer: HeadSigner,
+    ) -> None:
         self.store, self.gateway, self.status, self.today = store, gateway, status, today
+        self.signer = signer  # signs the journal head each heartbeat carries
         self.manifest_version: int | None = None  # the manifest version last seen (None: never asked)
+        self.anchor: HeadRef | None = None  # the newest journal head the gateway said it holds
+        self.journal_verdict = ""  # the gateway's word on the last head sent ("" before the first)
 
     def attach(self, sync: SyncWorker) -> None:
         """Run after each drain of `sync` that reached the gateway; the status board reads its link state."""
@@ -78,11 +89,24 @@ class Upkeep:
         return pruned
 
     def heartbeat(self) -> bool:
-        """Probe the quiet parts, then send the status snapshot."""
+        """Probe the quiet parts, then send the status snapshot with the signed journal head, and the
+        kiosk's own hash of the row the gateway last anchored (so a rewrite of it shows at once)."""
         self.status.probe()
+        snapshot = self.status.snapshot()
+        body = snapshot.heartbeat()
+        body["journal_head"] = self.signer.sign(snapshot.journal_seq, snapshot.journal_head).to_json()
+        if self.anchor is not None and (held := self.store.journal_row_hash(self.anchor.seq)) is not None:
+            body["journal_since"] = {"seq": self.anchor.seq, "hash": held}
         try:
-            self.gateway.heartbeat(self.status.snapshot().heartbeat())
+            answer = self.gateway.heartbeat(body)
         except (GatewayUnavailable, GatewayRefused) as exc:
             log.info("heartbeat not delivered: %s", exc)
             return False
+        self.anchor, self.journal_verdict = answer.anchor, answer.verdict
+        if answer.verdict not in ("anchored", "unchanged"):
+            log.error(
+                "the gateway did not anchor this kiosk's journal head (row %d): %s",
+                snapshot.journal_seq,
+                answer.verdict,
+            )
         return True

@@ -42,7 +42,8 @@ GOOD: dict[str, Any] = {  # a valid answer per operation, the seed of every muta
     "listSlots": {"office_id": "O1", "slots": [{"day": "2026-12-03", "time": "09:00", "remaining": 2}]},
     "book": {"booking_id": "b1", "code": "BK-1", "office_id": "O1", "day": "2026-12-03", "time": "09:00"},
     "sendEvents": {"accepted": [], "duplicates": []},
-    "heartbeat": {"ok": True},
+    "heartbeat": {"ok": True, "verdict": "anchored", "anchor": {"seq": 1, "hash": "0" * 64}},
+    "getAnchors": {"anchors": [], "more": False},
     "grantLeases": {"kiosk_id": "K1", "leases": []},
 }
 
@@ -181,6 +182,8 @@ def operation_of(method: str, path: str) -> str:
         return "heartbeat"
     if method == "POST" and path.endswith("/leases"):
         return "grantLeases"
+    if method == "GET" and path.endswith("/anchors"):
+        return "getAnchors"
     for m, prefix, op in OPERATIONS:
         if m == method and path.startswith(prefix):
             return op

@@ -14,6 +14,7 @@ from kiosk.config import HardwareConfig, KioskConfig
 from kiosk.config.screen import DisplayConfig
 from kiosk.flow.machine import FlowConfig
 from kiosk.gateway.client import GatewayClient, ManifestCard
+from kiosk.gateway.head import HeadSigner
 from kiosk.hardware.camera import SimCamera
 from kiosk.hardware.indicators import SimIndicators
 from kiosk.hardware.printer import SimPrinter
@@ -131,6 +132,8 @@ def build_world(
     data_dir.mkdir(parents=True, exist_ok=True)
     gateway, url, kiosk_key = _gateway_for(data_dir, seed, per_status, dt.date.fromtimestamp(clock()), shared)
     cfg = demo_config(gateway, url, data_dir, vault_slots, flow, language, kiosk_key)
+    # the journal key provisioning would make, its public half registered as enrolment would
+    gateway.register_journal_key(cfg.kiosk_id, HeadSigner.make_key_file(cfg.journal_key_path))
     store = Store(cfg.db_path, clock=clock)
     client = GatewayClient(url, cfg.kiosk_id, cfg.api_key, timeout_s=cfg.gateway_timeout_s)
     camera = SimCamera()

@@ -88,6 +88,11 @@ class Journal(Database):
         row = self._row("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1")
         return (row[0], row[1]) if row else (0, GENESIS)
 
+    def journal_row_hash(self, seq: int) -> str | None:
+        """The stored hash of row `seq` (None when there is no such row)."""
+        row = self._row("SELECT hash FROM journal WHERE seq = ?", (seq,))
+        return str(row[0]) if row else None
+
     def journal_visit(self, ref: str) -> list[tuple[int, float, str, dict[str, Any]]]:
         """The rows of the visit a refusal's reference code names (its start to the refusal), oldest first;
         [] when no row carries that code. Several refusals with one code: the newest."""

@@ -22,6 +22,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.identity.ticket import Service
+from kiosk.sim.gateway.anchors import Alarm
 from kiosk.sim.gateway.api import MANIFEST_VALID_DAYS, ApiError, EventLedger, GatewayApi
 from kiosk.sim.gateway.fleet import Fleet
 from kiosk.sim.gateway.http import Faults, HttpFront, Route
@@ -86,9 +87,15 @@ class GatewaySimulator:
 
     # -- setup hooks (what an admin or a SIAK import would change) --------------------------------
 
-    def add_kiosk(self, kiosk_id: str, office: str, api_key: str) -> None:
-        """Register another kiosk with its API key (or replace its key)."""
+    def add_kiosk(self, kiosk_id: str, office: str, api_key: str, journal_key: str | None = None) -> None:
+        """Register another kiosk with its API key (or replace its key), and its journal public key."""
         self.admin.add_kiosk(kiosk_id, office, api_key)
+        if journal_key is not None:
+            self.register_journal_key(kiosk_id, journal_key)
+
+    def register_journal_key(self, kiosk_id: str, public_key: str) -> None:
+        """Register a kiosk's journal public key (hex), as its enrolment would."""
+        self.admin.anchors.register_key(kiosk_id, public_key)
 
     def set_status(self, nik: str, status: str) -> None:
         """Change where a resident's card stands (e.g. 'verification': the ministry withdrew it)."""
@@ -165,8 +172,12 @@ class GatewaySimulator:
         return self.api.grant_leases(kiosk_id, start, days, per_slot)
 
     def heartbeat(self, kiosk_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Keep a kiosk's latest health summary."""
-        return self.api.heartbeat(kiosk_id, body)
+        """Keep a kiosk's latest health summary and anchor its journal head (see Fleet.heartbeat)."""
+        return self.admin.heartbeat(kiosk_id, body)
+
+    def anchor_alarms(self, kiosk_id: str | None = None) -> list[Alarm]:
+        """Every journal head that went backwards, forked or was not the kiosk's (see AnchorBook)."""
+        return self.admin.anchors.alarms(kiosk_id)
 
     def accept_events(self, kiosk_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
         """Store each event once by its ID and apply its effect once; a repeat is only counted."""

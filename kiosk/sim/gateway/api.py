@@ -201,11 +201,6 @@ class GatewayApi:
         """The code of every booking made (for tests)."""
         return [r[0] for r in self.store.rows("SELECT code FROM bookings")]
 
-    def heartbeat(self, kiosk_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Keep a kiosk's latest health summary (the fleet page shows it)."""
-        self.store.write("INSERT OR REPLACE INTO heartbeats VALUES (?,?,?)", (kiosk_id, time.time(), json.dumps(body)))
-        return {"ok": True}
-
 
 class EventLedger:
     """Kiosk events (from their outboxes): each stored once by its ID and its effect applied once."""

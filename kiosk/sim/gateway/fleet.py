@@ -9,6 +9,8 @@ import secrets
 import time
 from typing import Any
 
+from kiosk.gateway.head import valid_public_key
+from kiosk.sim.gateway.anchors import AnchorBook
 from kiosk.sim.gateway.api import ApiError, require
 from kiosk.sim.gateway.issuer import TicketIssuer
 from kiosk.sim.gateway.store import GatewayStore
@@ -22,6 +24,7 @@ class Fleet:
         self.store = store
         self.issuer = issuer
         self.ca: Any = None  # a kiosk.gateway.pki.Issued CA: enrolment then signs kiosk certificates
+        self.anchors = AnchorBook(store)
 
     def add_kiosk(self, kiosk_id: str, office: str, api_key: str) -> None:
         """Register a kiosk with its API key, as an admin would (tests add a second kiosk this way)."""
@@ -37,6 +40,9 @@ class Fleet:
         """Spend a one-time token: register the kiosk, give it its API key, sign its certificate request
         (when this gateway has a CA), and hand over what it must trust."""
         token, kiosk_id = require(body, "token"), require(body, "kiosk_id")
+        journal_key = body.get("journal_key")
+        if journal_key is not None and not valid_public_key(journal_key):
+            raise ApiError(400, "bad_request", "journal_key: not an Ed25519 public key as 64 hex digits")
         with self.store.lock:
             row = self.store.row("SELECT kiosk_id, office_id, used FROM enrolment_tokens WHERE token=?", (token,))
             if row is None or row[2] is not None:
@@ -46,6 +52,8 @@ class Fleet:
             api_key = secrets.token_urlsafe(32)
             self.store.write("UPDATE enrolment_tokens SET used=? WHERE token=?", (time.time(), token))
             self.add_kiosk(kiosk_id, row[1], api_key)
+            if journal_key is not None:
+                self.anchors.register_key(kiosk_id, journal_key)
         answer: dict[str, Any] = {
             "kiosk_id": kiosk_id,
             "office_id": row[1],
@@ -58,6 +66,11 @@ class Fleet:
             answer["client_cert"] = sign_csr(self.ca, str(body["csr"]), kiosk_id)
             answer["ca_cert"] = self.ca.cert.read_text()
         return answer
+
+    def heartbeat(self, kiosk_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Keep a kiosk's latest health summary (the fleet page shows it) and anchor its journal head."""
+        self.store.write("INSERT OR REPLACE INTO heartbeats VALUES (?,?,?)", (kiosk_id, time.time(), json.dumps(body)))
+        return {"ok": True, **self.anchors.check(kiosk_id, body.get("journal_head"), body.get("journal_since"))}
 
     def kiosks(self) -> list[dict[str, Any]]:
         """Every kiosk with its last heartbeat (None if it never sent one)."""
@@ -72,14 +85,19 @@ class Fleet:
     def page(self) -> str:
         """A small HTML page of kiosks and their last heartbeat (the admins' glance; Grafana has the rest)."""
         rows = []
+        journal_alarms: dict[str, list[str]] = {}
+        for alarm in self.anchors.alarms():
+            journal_alarms.setdefault(alarm.kiosk_id, []).append(f"journal {alarm.kind} at row {alarm.seq}")
         for k in self.kiosks():
             summary = k["summary"] or {}
+            alarms = summary.get("alarms", []) + journal_alarms.get(k["kiosk"], [])
             parts = ", ".join(f"{n}: {st}" for n, st in summary.get("components", {}).items() if st != "ok") or "all ok"
             seen = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(k["at"])) + " UTC" if k["at"] else "never"
             rows.append(
                 f"<tr><td>{html.escape(k['kiosk'])}</td><td>{html.escape(k['office'])}</td><td>{seen}</td>"
                 f"<td>{summary.get('vault_cards', '-')}</td><td>{summary.get('outbox_pending', '-')}</td>"
-                f"<td>{html.escape(', '.join(summary.get('alarms', [])) or '-')}</td><td>{html.escape(parts)}</td></tr>"
+                f"<td>{html.escape(', '.join(alarms) or '-')}</td>"
+                f"<td>{html.escape(parts)}</td></tr>"
             )
         head = "<tr><th>kiosk</th><th>office</th><th>last heartbeat</th><th>cards</th><th>outbox</th>"
         head += "<th>alarms</th><th>parts</th></tr>"

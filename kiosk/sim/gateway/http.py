@@ -81,6 +81,10 @@ def routes(api: GatewayApi, events: EventLedger, fleet: Fleet) -> list[Route]:
     def leases(k: str, m: dict[str, str], b: dict[str, Any], q: dict[str, list[str]]) -> dict[str, Any]:
         return api.grant_leases(own(k, m), require(b, "from"), int(b.get("days", 7)), int(b.get("per_slot", 1)))
 
+    def anchors(k: str, m: dict[str, str], b: dict[str, Any], q: dict[str, list[str]]) -> dict[str, Any]:
+        after, limit = int(q.get("after", ["0"])[0]), int(q.get("limit", ["5000"])[0])
+        return fleet.anchors.anchors(own(k, m), after, limit)
+
     return [
         ("GET", re.compile(r"/v1/kiosks/(?P<kid>[\w-]+)/manifest"), manifest),
         ("POST", re.compile(r"/v1/lookup"), lambda k, m, b, q: api.lookup(k, require(b, "nik"))),
@@ -94,7 +98,8 @@ def routes(api: GatewayApi, events: EventLedger, fleet: Fleet) -> list[Route]:
         ("GET", re.compile(r"/v1/offices/(?P<oid>[\w-]+)/slots"), slots),
         ("POST", re.compile(r"/v1/bookings"), lambda k, m, b, q: api.book(b)),
         ("POST", re.compile(r"/v1/events"), lambda k, m, b, q: events.accept(k, b.get("events", []))),
-        ("POST", re.compile(r"/v1/kiosks/(?P<kid>[\w-]+)/heartbeat"), lambda k, m, b, q: api.heartbeat(own(k, m), b)),
+        ("POST", re.compile(r"/v1/kiosks/(?P<kid>[\w-]+)/heartbeat"), lambda k, m, b, q: fleet.heartbeat(own(k, m), b)),
+        ("GET", re.compile(r"/v1/kiosks/(?P<kid>[\w-]+)/anchors"), anchors),
         ("POST", re.compile(r"/v1/enrol"), lambda k, m, b, q: fleet.enrol(b)),
         ("POST", re.compile(r"/v1/kiosks/(?P<kid>[\w-]+)/leases"), leases),
     ]
@@ -192,6 +197,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             drop = self.front.faults.inject()
             if url.path == "/healthz":
                 return self._answer(200, {"ok": True})
+            if url.path == "/metrics" and method == "GET":
+                return self._send(200, "text/plain; version=0.0.4", self.front.fleet.anchors.metrics().encode())
             if url.path == "/fleet" and method == "GET":
                 return self._send(200, "text/html; charset=utf-8", self.front.fleet.page().encode())
             self._answer(200, self._route(method, url, raw), drop)
