@@ -1,7 +1,7 @@
 """`kiosk bench fuzz config --inputs N`: the example kiosk.toml broken N ways (values of other TOML types,
 misspelt, moved and unknown keys, dropped sections, random bytes, NUL, huge strings, deep nesting, numbers
-out of range), each loaded through the loader `kiosk run` uses. A crash is any exception other than the
-declared ConfigError; the goal is none."""
+out of range), each loaded through the loader `kiosk run` uses, by kiosk.bench.fuzz_harness. A crash is any
+exception other than the declared ConfigError, a hang a load over its deadline; the goal is none of either."""
 
 from __future__ import annotations
 
@@ -11,19 +11,17 @@ import math
 import random
 import re
 import tempfile
-import time
 import tomllib
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kiosk.bench.fuzz_harness import SHOWN_CHARS, Edge, fuzz
 from kiosk.config import ConfigError, load_config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "kiosk.example.toml"
 SECRETS = ("api-key", "gateway-ca.crt", "kiosk.crt", "kiosk.key")
-EXAMPLES_KEPT = 5
 
 
 @dataclass(frozen=True)
@@ -257,12 +255,9 @@ def _example(folder: Path, example: Path) -> str:
 
 
 def run(inputs: int, seed: int = 1, example: Path = EXAMPLE) -> dict[str, Any]:
-    """Load `inputs` broken configurations; count the rejected, the accepted and the crashes."""
+    """Load `inputs` broken configurations; count the rejected, the accepted, the crashes and the hangs."""
     if not example.is_file():
         raise SystemExit(f"kiosk bench fuzz config: no example configuration at {example} (run it from a checkout)")
-    rng = random.Random(seed)
-    rejected = accepted = crashes = 0
-    kept: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="kiosk-fuzz-config-") as tmp:
         folder = Path(tmp)
         text = _example(folder, example)
@@ -270,51 +265,19 @@ def run(inputs: int, seed: int = 1, example: Path = EXAMPLE) -> dict[str, Any]:
         target.write_text(text)
         load_config(target)  # the unbroken example must load, or every figure below is noise
         base, raw = tomllib.loads(text), text.encode()
-        started = time.perf_counter()
-        for n in range(inputs):
-            mutation, data = mutate(rng, base, raw)
-            target.write_bytes(data)
-            try:
-                load_config(target)
-            except ConfigError:
-                rejected += 1
-            except Exception as exc:  # anything but the declared ConfigError is what this bench counts
-                crashes += 1
-                if len(kept) < EXAMPLES_KEPT:
-                    kept.append(_crash(n, mutation, exc))
-            else:
-                accepted += 1
-        seconds = time.perf_counter() - started
-    return {
-        "inputs": inputs,
-        "seed": seed,
-        "rejected": rejected,
-        "accepted": accepted,
-        "crashes": crashes,
-        "seconds": round(seconds, 2),
-        "inputs_per_second": round(inputs / seconds) if seconds else None,
-        "crash_examples": kept,
-    }
 
+        def feed(broken: tuple[str, bytes]) -> str:
+            target.write_bytes(broken[1])  # the real loader reads a file
+            load_config(target)
+            return "accepted"
 
-def _crash(n: int, mutation: str, exc: BaseException) -> dict[str, Any]:
-    """One crash: the input's number (the same seed makes the same inputs), its mutation and where it broke."""
-    frame = traceback.extract_tb(exc.__traceback__)[-1]
-    return {
-        "input": n,
-        "mutation": mutation,
-        "error": f"{type(exc).__name__}: {str(exc)[:200]}",
-        "at": f"{Path(frame.filename).name}:{frame.lineno}",
-    }
-
-
-def report(r: dict[str, Any]) -> str:
-    lines = [
-        f"{r['inputs']} broken configurations (seed {r['seed']}) in {r['seconds']} s ({r['inputs_per_second']}/s)",
-        f"  rejected (ConfigError)  {r['rejected']}",
-        f"  accepted                {r['accepted']}",
-        f"  crashes                 {r['crashes']}  (goal 0)",
-    ]
-    for c in r["crash_examples"]:
-        lines.append(f"  crash at input {c['input']} ({c['mutation']}): {c['error']} at {c['at']}")
-    return "\n".join(lines)
+        edge = Edge(
+            "config",
+            lambda rng: mutate(rng, base, raw),
+            feed,
+            declared=(ConfigError,),
+            show=lambda broken: f"{broken[0]}: {broken[1][:SHOWN_CHARS]!r}",
+        )
+        result = fuzz(edge, inputs, seed)
+    outcomes = result["outcomes"]
+    return {**result, "rejected": outcomes.get("ConfigError", 0), "accepted": outcomes.get("accepted", 0)}
