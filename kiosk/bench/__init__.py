@@ -40,13 +40,13 @@ def add_bench_parsers(bench: argparse.ArgumentParser) -> None:
     fuzz.add_argument("target", nargs="?", choices=tuple(FUZZ_SHARES), help="one edge (default: all of them)")
     shares = ", ".join(f"{name} {share * 100:g}%%" for name, share in FUZZ_SHARES.items())
     fuzz.add_argument("--inputs", type=int, help=f"inputs (gateway: calls); with no target the total, spread "
-                      f"{shares}, at least 1 each (a gateway call takes about 50 ms) (default {FUZZ_INPUTS}; "
+                      f"{shares}, at least 1 each (the gateway answers about 20 calls/s) (default {FUZZ_INPUTS}; "
                       "gateway alone: --seconds 60)")  # fmt: skip
     fuzz.add_argument("--seconds", type=float, help="gateway: also stop after this long")
     fuzz.add_argument("--atr-list", type=Path, help="apdu: pcsc-tools' smartcard_list.txt (default: the installed "
                       "one, else the checkout's ../shared/data copy)")  # fmt: skip
     fuzz.add_argument("--seed", type=int, default=1, help="the same seed makes the same inputs (default 1)")
-    fuzz.add_argument("--json", action="store_true")
+    fuzz.add_argument("--json", action="store_true", help="one JSON line instead of the tables")
 
 
 # Shares of `kiosk bench fuzz --inputs N` with no target: about the same wall time for the fast edges, less
