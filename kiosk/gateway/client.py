@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from urllib3.util.retry import Retry
 
 from kiosk.gateway import answers
 from kiosk.gateway.answers import (
@@ -31,7 +31,7 @@ from kiosk.gateway.answers import (
     SlotAnswer,
 )
 from kiosk.gateway.contract import ContractViolation, operation
-from kiosk.gateway.transport import BadBody, CallFailed, fetch, watched_session
+from kiosk.gateway.transport import BadBody, CallFailed, PacedRetry, fetch, watched_session
 
 if TYPE_CHECKING:
     from kiosk.config import KioskConfig
@@ -96,16 +96,19 @@ class GatewayClient:
         deadline_s: float | None = None,
         ca_file: Path | None = None,
         client_cert: tuple[Path, Path] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """`timeout_s` bounds each wait on the socket, `deadline_s` the whole call, retries included
         (default: long enough for every try, at most 3 timeouts); `ca_file` pins the CA the gateway's
         certificate must come from (the system's trust store is not used then); `client_cert` is this
-        kiosk's (certificate, key) for mutual TLS."""
+        kiosk's (certificate, key) for mutual TLS; `sleep` waits out the backoff between tries (a
+        simulation passes its clock's, so retries run on simulated time)."""
         self.base_url = base_url.rstrip("/")
         self.kiosk_id = kiosk_id
         self.timeout = (min(3.0, timeout_s), timeout_s)  # (connect, read)
         self.deadline_s = deadline_s if deadline_s is not None else min(3, retries + 1) * timeout_s
-        retry = Retry(
+        retry = PacedRetry(
+            sleep=sleep,
             total=retries,
             connect=retries,
             read=retries,

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -151,6 +152,25 @@ class _Session(requests.Session):
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         return None
+
+
+class PacedRetry(Retry):
+    """urllib3's Retry, sleeping its backoff through `sleep`: time.sleep, or a simulation's clock (so a
+    simulated day offline runs in seconds, its retries and backoff on the same clock as the flow)."""
+
+    def __init__(self, *args: Any, sleep: Callable[[float], None] = time.sleep, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pace = sleep
+
+    def new(self, **kw: Any) -> PacedRetry:
+        retry = super().new(**kw)
+        retry.pace = self.pace
+        return retry
+
+    def _sleep_backoff(self) -> None:
+        backoff = self.get_backoff_time()
+        if backoff > 0:
+            self.pace(backoff)
 
 
 def watched_session(retry: Retry) -> requests.Session:

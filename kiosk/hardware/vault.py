@@ -87,6 +87,10 @@ class SlotVault(ABC):
         self.checkpoint: Callable[[str], None] = lambda name: None
         self.moving: int | None = None  # the slot whose gate is open, if any
         self._seat_changes = dict.fromkeys(range(1, slot_count + 1), 0)  # edges seen, even between polls
+        # the clock the release and loading deadlines run on; a simulation sets both to its own, so a
+        # jammed card's timeout passes in simulated time, not real
+        self.monotonic: Callable[[], float] = time.monotonic
+        self.pause: Callable[[float], None] | None = None  # None: wait for an input edge (real time)
 
     # -- primitives ---------------------------------------------------------------------------
 
@@ -135,8 +139,12 @@ class SlotVault(ABC):
             listener(is_open)
 
     def _wait(self, deadline: float) -> None:
+        step = max(0.0, min(POLL_S, deadline - self.monotonic()))
+        if self.pause is not None:
+            self.pause(step if step > 0 else POLL_S)
+            return
         with self._changed:
-            self._changed.wait(timeout=max(0.0, min(POLL_S, deadline - time.monotonic())))
+            self._changed.wait(timeout=step)
 
     def release(self, slot: int, timeout: float) -> ReleaseResult:
         self.check_slot(slot)
@@ -150,7 +158,7 @@ class SlotVault(ABC):
             try:
                 self._gate(slot, True)
                 self.checkpoint("gate_opened")
-                result = self._watch_release(slot, edges, time.monotonic() + timeout)
+                result = self._watch_release(slot, edges, self.monotonic() + timeout)
             finally:
                 self._gate(slot, False)
                 self.moving = None
@@ -160,7 +168,7 @@ class SlotVault(ABC):
     def _watch_release(self, slot: int, edges: int, deadline: float) -> ReleaseResult:
         clear_since: float | None = None
         while True:
-            now = time.monotonic()
+            now = self.monotonic()
             moved = self._seat_changes[slot] != edges
             if self._door():
                 return ReleaseResult.ABORTED
@@ -186,10 +194,10 @@ class SlotVault(ABC):
             self.moving = slot
             try:
                 self._gate(slot, True)
-                deadline = time.monotonic() + timeout
+                deadline = self.monotonic() + timeout
                 seated_since: float | None = None
                 while True:
-                    now = time.monotonic()
+                    now = self.monotonic()
                     if self._seat(slot):
                         seated_since = seated_since if seated_since is not None else now
                         if now - seated_since >= self.settle_s:

@@ -155,7 +155,14 @@ def run_simulation(journeys: int, seed: int, data_dir: Path | None = None, link_
         start = time.time() // DAY_S * DAY_S  # midnight UTC today
         clock = SimClock(start)
         world = build_world(
-            base, seed, clock=clock, executor=InlineExecutor(), auto_take=True, per_status=6, vault_slots=60
+            base,
+            seed,
+            clock=clock,
+            sleep=clock.advance,
+            executor=InlineExecutor(),
+            auto_take=True,
+            per_status=6,
+            vault_slots=60,
         )
         v = Visitor(world, clock, rng)
         kinds = rng.choices(list(KINDS), weights=list(KINDS.values()), k=journeys)
@@ -173,10 +180,10 @@ def run_simulation(journeys: int, seed: int, data_dir: Path | None = None, link_
                 # each journey draws from its own generator: what the kiosk offers (e.g. leased slots while
                 # offline) changes the choices inside a journey, never who comes next
                 v.rng = journey_rng = random.Random(f"{seed}:{i}")
-                _journey(v, kind, journey_rng, by_status, everyone)
+                walk_journey(v, kind, journey_rng, by_status, everyone)
                 if world.kiosk.session.step != Step.IDLE:  # a script that stopped early: let the kiosk time out
                     v.walk_away()
-                world.sync.drain_once()
+                world.sync.tick()
             cpu = time.process_time() - cpu0
             world.gateway.faults.down = False  # the link is back by the end of the day
             world.sync.drain_once()
@@ -199,9 +206,10 @@ def run_simulation(journeys: int, seed: int, data_dir: Path | None = None, link_
             world.close()
 
 
-def _journey(
+def walk_journey(
     v: Visitor, kind: str, rng: random.Random, by_status: dict[str, list[Resident]], everyone: list[Resident]
 ) -> None:
+    """One scripted visit of `kind` (a key of KINDS), its resident drawn with `rng` from `by_status`."""
     if kind == "pickup":
         v.pickup(rng.choice(by_status["ready_here"]))
     elif kind == "booking":

@@ -116,6 +116,7 @@ def build_world(
     seed: int = 1,
     *,
     clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
     executor: Executor | None = None,
     auto_take: bool = False,
     per_status: int = 2,
@@ -128,14 +129,15 @@ def build_world(
 ) -> World:
     """Start a gateway simulator and wire a kiosk to it; the vault is loaded from the manifest. With
     `shared` (a running gateway of another world, a kiosk ID) the kiosk is a second one of the same office
-    at that gateway (the gateway stays the first world's to close)."""
+    at that gateway (the gateway stays the first world's to close). `clock` is the flow's and the sync
+    worker's, `sleep` the gateway client's backoff: a simulation passes its own, so no retry waits for real."""
     data_dir.mkdir(parents=True, exist_ok=True)
     gateway, url, kiosk_key = _gateway_for(data_dir, seed, per_status, dt.date.fromtimestamp(clock()), shared)
     cfg = demo_config(gateway, url, data_dir, vault_slots, flow, language, kiosk_key)
     # the journal key provisioning would make, its public half registered as enrolment would
     gateway.register_journal_key(cfg.kiosk_id, HeadSigner.make_key_file(cfg.journal_key_path))
     store = Store(cfg.db_path, clock=clock)
-    client = GatewayClient(url, cfg.kiosk_id, cfg.api_key, timeout_s=cfg.gateway_timeout_s)
+    client = GatewayClient(url, cfg.kiosk_id, cfg.api_key, timeout_s=cfg.gateway_timeout_s, sleep=sleep)
     camera = SimCamera()
     health: Health = getattr(reader, "health", None) or Health()  # one health model, whoever reads cards
     sim_reader = SimCardReader(health)
@@ -145,6 +147,8 @@ def build_world(
         binder = RealCardBinder(gateway, store, cfg)
         reader.subscribe(binder)  # before the kiosk, so a card is bound before it is looked up
     vault = SimVault(vault_slots, auto=auto_take)
+    if sleep is not time.sleep:  # a simulation's clock: the vault's deadlines pass on it too
+        vault.monotonic, vault.pause = clock, sleep
     for card in store.inventory():  # the simulated vault still holds what the store says it holds
         vault.put(card.slot)
     enrolled = {r.card_id: r.person for r in gateway.residents if r.card_id}
@@ -155,7 +159,7 @@ def build_world(
     kiosk = Kiosk(cfg, store, client, parts, clock=clock, executor=executor, health=health)
     card_reader.start()
     load_vault_from_manifest(kiosk, vault, client.manifest())
-    sync = SyncWorker(store, client, health=health)
+    sync = SyncWorker(store, client, health=health, clock=clock)
     kiosk.attach_sync(sync)
     kiosk.upkeep.refresh_leases()  # offline booking places from the start
     parts_ = (camera, sim_reader, vault, printer, indicators, sync, card_reader, binder)

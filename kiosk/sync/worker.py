@@ -1,7 +1,10 @@
 """The sync worker: delivers outbox events to the gateway in batches, at least once (the gateway
 deduplicates by event ID, so the effect is exactly once). Batches go in outbox order, so the events of
 one card arrive in the order they happened. While the link is down the worker backs off exponentially
-with jitter (urllib3's Retry computes it), so a fleet coming back online does not arrive all at once."""
+with jitter (urllib3's Retry computes it), so a fleet coming back online does not arrive all at once.
+
+Its clock is injected: the kiosk's thread waits on real time, `kiosk simulate` and `kiosk bench soak`
+call `tick()` on a simulated clock, so backoff and the upkeep hooks follow simulated time."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from kiosk.health import Health, State
 from kiosk.store import Store
 
 log = logging.getLogger(__name__)
+HISTORY_KEPT = 16  # failures counted for the backoff: 2 s * 2**15 is far past backoff_max
 MAX_BATCH = 500  # the contract's cap per request (openapi.yaml: sendEvents maxItems)
 BACKOFF = Retry(
     total=None,
@@ -41,14 +45,17 @@ class SyncWorker:
         interval_s: float = 2.0,
         health: Health | None = None,
         hooks_every_s: float = 60.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.gateway = gateway
         self.batch = min(batch, MAX_BATCH)
         self.interval_s = interval_s
+        self.clock = clock
         self.link_up: bool | None = None
-        self.offline_since: float | None = None  # wall-clock time of the first failure of this outage
+        self.offline_since: float | None = None  # clock time of the first failure of this outage
         self._backoff = BACKOFF
+        self._next_at = float("-inf")  # clock time of the next drain `tick` may start
         self.after_sync: list[Callable[[], object]] = []  # run after a drain that reached the gateway
         self.hooks_every_s = hooks_every_s  # ... at most this often (manifest poll, leases, heartbeat)
         self._hooks_at = float("-inf")
@@ -64,7 +71,7 @@ class SyncWorker:
         while True:
             items = self.store.pending(self.batch)
             if not items:
-                now = time.monotonic()
+                now = self.clock()
                 if self.link_up is not False and now - self._hooks_at >= self.hooks_every_s:
                     self._hooks_at = now
                     for hook in self.after_sync:
@@ -80,11 +87,11 @@ class SyncWorker:
                 self.store.mark_attempt([i.event_id for i in items])
                 if self.link_up is not False:
                     log.warning("outbox delivery paused: %s (%d pending)", exc, self.store.pending_count())
-                    self.offline_since = time.time()
+                    self.offline_since = self.clock()
                 self.link_up = False
                 if self.health is not None:
                     self.health.report("gateway", State.DEGRADED, f"offline: {exc}")
-                self._backoff = self._backoff.increment(method="POST", url="/v1/events", error=exc)
+                self._back_off()
                 return delivered
             sent = {i.event_id for i in items}
             acked = set(answer.accepted) | set(answer.duplicates)
@@ -93,7 +100,7 @@ class SyncWorker:
                 self._ack_mismatch(len(acked - sent), len(items))
                 return delivered
             if self.link_up is False:
-                log.info("outbox delivery resumed after %.0f s offline", time.time() - (self.offline_since or 0))
+                log.info("outbox delivery resumed after %.0f s offline", self.clock() - (self.offline_since or 0))
             self.link_up, self.offline_since, self._backoff = True, None, BACKOFF
             if self.health is not None:
                 self.health.report("gateway", State.OK)
@@ -112,10 +119,19 @@ class SyncWorker:
         log.error("gateway acknowledgement does not match: %d foreign ID(s), %d sent; backing off", foreign, sent)
         self.link_up = False
         if self.offline_since is None:
-            self.offline_since = time.time()
+            self.offline_since = self.clock()
         if self.health is not None:
             self.health.report("gateway", State.DEGRADED, "acknowledgements do not match what was sent")
-        self._backoff = self._backoff.increment(method="POST", url="/v1/events")
+        self._back_off()
+
+    def _back_off(self) -> None:
+        """One more failure: a longer wait before the next try. Retry's backoff counts the failures in its
+        history; the exception itself is not kept there, and the history stops at HISTORY_KEPT (by then
+        the backoff is at its maximum). Kept, every exception of an outage stayed alive with its traceback
+        and the frames it pins: that was the memory a long outage grew by, one entry per drain."""
+        retry = self._backoff.increment(method="POST", url="/v1/events")
+        retry.history = retry.history[-HISTORY_KEPT:]
+        self._backoff = retry
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="kiosk-sync", daemon=True)
@@ -124,6 +140,15 @@ class SyncWorker:
     def next_wait(self) -> float:
         """Seconds until the next try: the interval, or the backoff while the link is down."""
         return max(self.interval_s, self._backoff.get_backoff_time())
+
+    def tick(self) -> int:
+        """Drain if the interval (or, offline, the backoff) since the last drain has passed on the clock;
+        returns how many events were delivered. The simulations' loop: one call per simulated step."""
+        if self.clock() < self._next_at:
+            return 0
+        delivered = self.drain_once()
+        self._next_at = self.clock() + self.next_wait()
+        return delivered
 
     def _run(self) -> None:
         while not self._stop.wait(self.next_wait()):
