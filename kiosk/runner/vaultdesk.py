@@ -10,7 +10,9 @@ until staff clears it. A jam or a lying sensor raises a "slot:N" alarm and takes
 the other slots keep serving.
 
 Loading and unloading are operator work: the card is checked against the manifest, a free slot opens,
-the seat sensor confirms the card went in (or out), and the store journals it.
+the seat sensor confirms the card went in (or out), and the store journals it. A load is written as a
+release is: the intent (with the card's record) before the slot opens, the outcome after the seat spoke;
+`reconcile()` settles an open load from the seat too (a card seated went on the books, flagged for audit).
 """
 
 from __future__ import annotations
@@ -53,10 +55,11 @@ def _note(msgid: str, fields: dict[str, Any] | None = None, ok: bool = True) -> 
 class Reconciled:
     """An intent found open at start and how it was settled."""
 
-    release_id: str
+    intent_id: str
     slot: int
     card_id: str
     outcome: str
+    kind: str = "release"  # "release", or "load" (staff putting a card in)
 
 
 class VaultDesk:
@@ -110,6 +113,19 @@ class VaultDesk:
                 outcome,
             )
             settled.append(Reconciled(intent.release_id, intent.slot, intent.card_id, outcome))
+        for load in self.store.open_loads():
+            present = self.vault.card_present(load.slot)
+            outcome = LoadResult.INSERTED.value if present else LoadResult.NOT_INSERTED.value
+            self.store.finish_load(load.load_id, outcome, audit=True)
+            log.warning(
+                "load %s of slot %s found open at start: %s, recorded %s (flagged for audit)",
+                load.load_id,
+                load.slot,
+                "a card is seated" if present else "the seat is empty",
+                outcome,
+            )
+            settled.append(Reconciled(load.load_id, load.slot, load.card_id, outcome, kind="load"))
+        self._enrol_reconciled([r.card_id for r in settled if r.kind == "load" and r.outcome == "inserted"])
         if self.vault.door_open() and not self.maintenance:
             self._tamper("door open at start")
         self._show_state()
@@ -243,11 +259,8 @@ class VaultDesk:
             while (slot := self.free_slot(tried)) is not None:
                 if progress:
                     progress(N_("Put card {card} into slot {slot}."), {"card": card.card_id, "slot": slot})
-                result = self.vault.accept(slot, self.load_timeout_s)
+                result = self._load_into(slot, card, operator)
                 if result == LoadResult.INSERTED:
-                    self.store.load_card(
-                        slot, card.card_id, card.nik, card.chip_uid, operator, card.old_chip_uid, card.valid_until
-                    )
                     log.info("card %s (NIK %s) loaded into slot %s", card.card_id, mask_nik(card.nik), slot)
                     fields = {"card": card.card_id, "slot": slot}
                     if not self.enrol(card):
@@ -263,6 +276,40 @@ class VaultDesk:
                     continue
                 return _note(N_("Slot {slot} saw no card. Tap the card again."), {"slot": slot}, ok=False)
             return _note(N_("The vault is full."), ok=False)
+
+    def _load_into(self, slot: int, card: ManifestCard, operator: str) -> LoadResult:
+        """Intent (with the card's record), the slot opened for the card, outcome: the card is on the books
+        with the outcome "inserted", and a crash in between is settled by `reconcile()`."""
+        load_id = self.store.begin_load(
+            slot, card.card_id, card.nik, card.chip_uid, operator, card.old_chip_uid, card.valid_until
+        )
+        self.checkpoint("load_intent_written")
+        try:
+            result = self.vault.accept(slot, self.load_timeout_s)
+        except Exception:
+            log.exception("vault failed loading slot %s", slot)
+            result = LoadResult.SENSOR_FAULT  # the slot is taken out; a card seated there raises its alarm
+        self.checkpoint("load_vault_done")
+        self.store.finish_load(load_id, result.value)
+        self.checkpoint("load_outcome_written")
+        return result
+
+    def _enrol_reconciled(self, card_ids: list[str]) -> None:
+        """Face templates for cards a reconciled load put on the books, from the manifest's photos; a card
+        whose photo cannot be had now is journaled `template_missing`, as at loading."""
+        if not card_ids or self.templates is None or self.templates.enrol is None:
+            return
+        try:
+            manifest = {c.card_id: c for c in self.gateway.manifest()}
+        except (GatewayUnavailable, GatewayRefused) as exc:
+            log.warning("manifest unavailable for the templates of reconciled loads: %s", exc)
+            manifest = {}
+        for card_id in card_ids:
+            card = manifest.get(card_id)
+            if card is None:
+                self.store.journal("template_missing", {"card": card_id}, outbox=True)
+            else:
+                self.enrol(card)
 
     def enrol(self, card: ManifestCard) -> bool:
         """Compute the card's face template from its recording photo; False (journaled) if there is none."""

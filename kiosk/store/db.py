@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from kiosk.store.base import Database, Tx
 from kiosk.store.cache import Cache
-from kiosk.store.inventory import OUT_OF_SERVICE_OUTCOMES, InventoryCard, ReleaseIntent, Releases
+from kiosk.store.inventory import OUT_OF_SERVICE_OUTCOMES, InventoryCard, LoadIntent, ReleaseIntent, Releases
 from kiosk.store.journal import GENESIS, AuditProblem, Journal
 from kiosk.store.operators import Operators
 from kiosk.store.outbox import Outbox, OutboxItem
@@ -25,6 +25,7 @@ __all__ = [
     "AuditProblem",
     "Database",
     "InventoryCard",
+    "LoadIntent",
     "OutboxItem",
     "Pruned",
     "ReleaseIntent",

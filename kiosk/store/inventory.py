@@ -1,9 +1,14 @@
-"""The vault: cards in their slots, their sealed face templates, release intents and outcomes, alarms.
+"""The vault: cards in their slots, their sealed face templates, release and load intents and outcomes,
+alarms.
 
 A release is written as intent, then act, then outcome: the intent commits before the actuator moves,
-and a restart reconciles open intents from sensor state. A card that leaves (taken by its owner, or
-unloaded by staff) takes its row, with the NIK and chip UIDs, and its face template with it, also from the
-file's old page copies (`erase_old_copies`); what stays is the card ID in the releases and the journal.
+and a restart reconciles open intents from sensor state. Operator loading is written the same way: the
+load intent (with the card's record) commits before the slot opens, and the card goes on the books with
+the outcome, so a power cut between the seat confirming the card and the record leaves an intent that the
+restart settles from the seat, not a card in the vault the kiosk knows nothing of. A card that leaves
+(taken by its owner, or unloaded by staff) takes its row, with the NIK and chip UIDs, and its face
+template with it, also from the file's old page copies (`erase_old_copies`); what stays is the card ID in
+the releases and the journal. A load's intent keeps the card's record only until its outcome.
 """
 
 from __future__ import annotations
@@ -44,6 +49,15 @@ CREATE TABLE IF NOT EXISTS releases (
     outcome TEXT,
     finished REAL
 );
+CREATE TABLE IF NOT EXISTS loads (
+    id TEXT PRIMARY KEY,
+    slot INTEGER NOT NULL,
+    card_id TEXT NOT NULL,
+    card TEXT,
+    started REAL NOT NULL,
+    outcome TEXT,
+    finished REAL
+);
 CREATE TABLE IF NOT EXISTS alarms (
     name TEXT PRIMARY KEY,
     raised REAL NOT NULL,
@@ -78,6 +92,16 @@ class ReleaseIntent:
     outcome: str | None
 
 
+@dataclass(frozen=True)
+class LoadIntent:
+    """A load that was started and has no outcome yet (the slot may have opened)."""
+
+    load_id: str
+    slot: int
+    card_id: str
+    started: float
+
+
 def _card(row: Any) -> InventoryCard:
     return InventoryCard(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
 
@@ -86,6 +110,15 @@ def _record(tx: Tx, kind: str, data: dict[str, Any], key: str | None) -> None:
     """Journal an event and queue it for the gateway, inside the transaction of the write it records."""
     append_row(tx, kind, data)
     enqueue_row(tx, kind, data, key)
+
+
+def _insert_card(
+    tx: Tx, slot: int, card_id: str, nik: str, chip_uid: str, old_chip_uid: str | None, valid_until: str | None
+) -> None:
+    tx.execute(
+        "INSERT INTO inventory(slot, card_id, nik, chip_uid, loaded, old_chip_uid, valid_until) VALUES (?,?,?,?,?,?,?)",
+        (slot, card_id, nik, chip_uid.upper(), tx.now(), old_chip_uid and old_chip_uid.upper(), valid_until),
+    )
 
 
 class Inventory(Database):
@@ -108,13 +141,10 @@ class Inventory(Database):
         old_chip_uid: str | None = None,
         valid_until: str | None = None,
     ) -> None:
-        """Record a card put into a slot (journaled, and reported to the gateway)."""
+        """Record a card put into a slot (journaled, and reported to the gateway); the vault desk's loading
+        writes an intent first (begin_load, finish_load)."""
         with self.transaction() as tx:
-            tx.execute(
-                "INSERT INTO inventory(slot, card_id, nik, chip_uid, loaded, old_chip_uid, valid_until) "
-                "VALUES (?,?,?,?,?,?,?)",
-                (slot, card_id, nik, chip_uid.upper(), tx.now(), old_chip_uid and old_chip_uid.upper(), valid_until),
-            )
+            _insert_card(tx, slot, card_id, nik, chip_uid, old_chip_uid, valid_until)
             _record(tx, "card_loaded", {"slot": slot, "card": card_id, "operator": operator}, card_id)
 
     def unload_card(self, slot: int, reason: str, operator: str) -> InventoryCard:
@@ -185,7 +215,8 @@ class Inventory(Database):
 
 
 class Releases(Inventory):
-    """Releases from the vault (write intent, act, write outcome) and the alarms that stop them."""
+    """Releases from the vault and loads into it (write intent, act, write outcome), and the alarms that
+    stop them."""
 
     def begin_release(self, slot: int, card_id: str) -> str:
         """Commit the intent to release before the actuator moves. Refuses a second open intent."""
@@ -227,6 +258,60 @@ class Releases(Inventory):
             "SELECT id, slot, card_id, started, outcome FROM releases WHERE outcome IS NULL ORDER BY started"
         )
         return [ReleaseIntent(*r) for r in rows]
+
+    # -- loading by staff (write intent, open the slot, write outcome) --------------------------
+
+    def begin_load(
+        self,
+        slot: int,
+        card_id: str,
+        nik: str,
+        chip_uid: str,
+        operator: str | None = None,
+        old_chip_uid: str | None = None,
+        valid_until: str | None = None,
+    ) -> str:
+        """Commit the intent to load a card into `slot`, with the card's record, before the slot opens.
+        Refuses a slot or a card already on the books, and a second open load."""
+        with self.transaction() as tx:
+            if tx.execute("SELECT 1 FROM inventory WHERE slot=? OR card_id=?", (slot, card_id)).fetchone():
+                raise LookupError(f"slot {slot} or card {card_id} is on the books already")
+            if tx.execute("SELECT 1 FROM loads WHERE outcome IS NULL").fetchone():
+                raise RuntimeError("a load is in progress")
+            load_id = uuid.uuid4().hex
+            record = {"nik": nik, "chip_uid": chip_uid, "old_chip_uid": old_chip_uid, "valid_until": valid_until}
+            tx.execute(
+                "INSERT INTO loads(id, slot, card_id, card, started) VALUES (?,?,?,?,?)",
+                (load_id, slot, card_id, json.dumps({**record, "operator": operator}), tx.now()),
+            )
+            append_row(tx, "load_intent", {"load": load_id, "slot": slot, "card": card_id, "operator": operator})
+            return load_id
+
+    def finish_load(self, load_id: str, outcome: str, *, audit: bool = False) -> None:
+        """Record how a load ended: "inserted" puts the card on the books (journaled `card_loaded` and
+        reported, as `load_card`); any other outcome is journaled `load_outcome`. The intent's copy of the
+        card's record (its NIK) is erased either way."""
+        with self.transaction() as tx:
+            row = tx.execute("SELECT slot, card_id, card, outcome FROM loads WHERE id=?", (load_id,)).fetchone()
+            if row is None or row[3] is not None:
+                raise LookupError(f"no open load {load_id}")
+            slot, card_id, text, _ = row
+            record = json.loads(text)
+            tx.execute("UPDATE loads SET outcome=?, finished=?, card=NULL WHERE id=?", (outcome, tx.now(), load_id))
+            data = {"load": load_id, "slot": slot, "card": card_id, "audit": audit}
+            if outcome == "inserted":
+                _insert_card(
+                    tx, slot, card_id, record["nik"], record["chip_uid"], record["old_chip_uid"], record["valid_until"]
+                )
+                _record(tx, "card_loaded", {**data, "operator": record["operator"]}, card_id)
+            else:
+                append_row(tx, "load_outcome", {**data, "outcome": outcome})
+        self.erase_old_copies()
+
+    def open_loads(self) -> list[LoadIntent]:
+        """Loads started but not finished (to reconcile after a restart), oldest first."""
+        rows = self._rows("SELECT id, slot, card_id, started FROM loads WHERE outcome IS NULL ORDER BY started")
+        return [LoadIntent(*r) for r in rows]
 
     # -- alarms (tamper, faulty slots): survive restarts until staff clears them -------------
 
