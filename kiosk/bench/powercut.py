@@ -1,0 +1,445 @@
+"""`kiosk bench powercut --kills N`: the kiosk as a child process killed with SIGKILL at random points of
+its work, restarted each time on the same data, then checked against a physical world that outlived it.
+
+The world outside the kiosk, as in the field:
+- the vault's physical state (every card and where it is, each gate, the log of physical dispenses) is a
+  file replaced atomically at every physical change (kiosk.bench.powercut_vault), not the kiosk's memory;
+- the gateway simulator runs here, in the parent, on its SQLite file in the run's folder: a real gateway
+  is another machine, it does not die with the kiosk, and a request it received from a kiosk killed a
+  moment later is still carried out (the case that makes answers ambiguous);
+- the office, here too: between two lives, a resident whose card left the vault gets a new finished card
+  (the gateway lists it for this kiosk, and it waits in the operator's tray), so cards keep flowing.
+
+Each life (kiosk.bench.powercut_child) starts on the run's folder, reconciles as the real kiosk does, and
+walks visits until killed: pickups, bookings, status questions, operator loading, walk-aways. At every
+phase crossing it tells this process and waits for its go; the kill plan of a life is a phase drawn at
+random (start, reconcile, ticket, release, booking, loading, sync: so kills land in all of them; a
+reconcile kill needs open intents, so when a life has none the plan kills a release first and the next
+life's reconciliation after), a crossing of that phase drawn at random, and either the kill right there
+(the child waits at the crossing) or half the time a random 0-5 ms after it, between crossings (in a
+commit, an fsync, an HTTP exchange). A plan whose phase has not come after 3 s kills at the next crossing
+of any phase. A life is forked from a fork server that imported the kiosk once: a life starts in
+milliseconds where a fresh interpreter takes 1.3 s to import it. After N kills a last life reconciles,
+delivers its outbox and exits; then the checks, each a count whose goal is 0:
+
+- released_twice: card IDs the world's log shows dispensed more than once, or with more than one
+  release outcome `taken` in the kiosk's journal.
+- gone_unrecorded: card IDs the world's log shows dispensed with neither a release outcome `taken` (seen,
+  or reconciled at start) in the journal nor a `handover`, in the journal or received by the gateway.
+- open_intents: release and load intents without an outcome after the last life's reconciliation.
+- seats_off_the_books: slots whose seat holds another card than the kiosk's inventory says (a card in the
+  vault that the kiosk does not know of, or a card it lists that is not there).
+- bookings_lost: booking codes the kiosk journaled (`booked`: the resident was shown the code) that the
+  gateway does not hold once the outbox is delivered.
+- bookings_duplicated: codes the gateway holds twice, codes the kiosk journaled twice, slots booked over
+  capacity, leases used over their grant, slots with more bookings than places taken.
+- tickets_without_event: used tickets (kiosk `used_tickets`) without their `ticket_accepted` journal row
+  or without their `ticket_consumed` event (in the outbox or received by the gateway).
+- journal_breaks: problems Store.verify_journal finds in the hash chain.
+- crashes: lives that ended on their own (an exception, a hang) instead of being killed.
+
+Also reported, not goals: bookings the gateway made whose answer never reached the kiosk (killed while the
+request was out: the gateway holds a place for a resident who saw no code; a cancel is not in the contract),
+events still pending, kills by phase and kind, the visits walked, releases, reconciliations, loads.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kiosk.bench.powercut_child import BROKEN, WORLD_FILE, ChildSpec, run_life
+from kiosk.bench.powercut_vault import PhysicalCard, WorldState
+from kiosk.identity.operator import hash_pin
+from kiosk.sim.gateway import GatewaySimulator
+from kiosk.sim.seed import KIOSK_OFFICE
+from kiosk.store import Store
+
+# every crossing a life reports, by phase (the kill plan draws one of these)
+POINTS: dict[str, tuple[str, ...]] = {
+    "start": ("start.begin", "start.store_open", "start.reconcile", "start.ready"),
+    "reconcile": ("reconcile.settle", "reconcile.settled"),
+    "ticket": ("ticket.claim", "ticket.claimed", "ticket.consume", "ticket.split", "ticket.consumed"),  # split: broken
+    "release": (
+        "release.begin",
+        "release.intent_written",
+        "release.gate_opened",
+        "release.card_taken",
+        "release.gate_shut",
+        "release.vault_done",
+        "release.outcome_written",
+        "release.handover",
+        "release.handover_written",
+    ),
+    "booking": ("booking.book", "booking.answered", "booking.journal", "booking.journal_written"),
+    "loading": (
+        "loading.picked_up",
+        "loading.tap",
+        "loading.intent",
+        "loading.intent_written",
+        "loading.gate_opened",
+        "loading.card_seated",
+        "loading.gate_shut",
+        "loading.vault_done",
+        "loading.outcome_written",
+    ),
+    "sync": ("sync.drain", "sync.send", "sync.sent", "sync.mark", "sync.marked"),
+}
+GOALS = (
+    "released_twice",
+    "gone_unrecorded",
+    "open_intents",
+    "seats_off_the_books",
+    "bookings_lost",
+    "bookings_duplicated",
+    "tickets_without_event",
+    "journal_breaks",
+    "crashes",
+)
+PLAN_PATIENCE_S = 3.0  # a plan whose phase has not come by then kills at the next crossing of any phase
+HANG_S = 60.0  # a life silent this long is hung
+MAX_BETWEEN_S = 0.005  # a kill between crossings comes up to this long after the last one
+FOCUS = {"release": "pickup", "reconcile": "pickup", "booking": "booking", "loading": "loading"}  # phase -> visit
+LINK_DOWN_SHARE = 0.15  # lives with the gateway unreachable (offline bookings, offline tickets)
+
+
+@dataclass
+class Plan:
+    """Where to kill one life: the `nth` crossing of `phase`, at it or `delay_s` after it."""
+
+    phase: str
+    nth: int
+    delay_s: float | None  # None: at the crossing
+
+
+@dataclass
+class Death:
+    """How a life ended."""
+
+    last: str  # the last crossing it reported
+    kind: str  # "at" a crossing, "between" crossings, "exit" (the last life), "crash", "hang"
+    exitcode: int | None
+    start_ms: float | None  # power-up to serving
+    planned: str = ""  # the phase the plan aimed at
+    seconds: float = 0.0  # how long it lived
+
+
+def draw_plan(rng: random.Random, only: str | None) -> Plan:
+    """A phase (or `only`'s) and which of its crossings; `only` naming one crossing: at its first."""
+    phases = [p for p in POINTS if only is None or p == only.split(".")[0]]
+    phase = rng.choice(phases)
+    return Plan(phase, 1 if only and "." in only else rng.randint(1, len(POINTS[phase])), None)
+
+
+def _fits(plan: Plan, name: str, only: str | None) -> bool:
+    if only and "." in only:
+        return name == only
+    return name.split(".")[0] == plan.phase
+
+
+def live(
+    ctx: Any, spec: ChildSpec, plan: Plan | None, only: str | None, visits: Counter[str], rng: random.Random
+) -> tuple[Death, bool]:
+    """Start one life and kill it by `plan` (None: let it exit). Returns how it ended, and whether it
+    found open intents to reconcile (a reconcile plan without them is put off to the next life)."""
+    ours, theirs = ctx.Pipe(duplex=True)
+    proc = ctx.Process(target=run_life, args=(spec, theirs), name=f"kiosk-life-{spec.life}", daemon=True)
+    t0 = time.monotonic()
+    proc.start()
+    theirs.close()
+    seen, last, start_ms, reconciling = 0, "", None, False
+    kill_at: float | None = None
+    kind = "exit"
+    try:
+        while True:
+            now = time.monotonic()
+            timeout = HANG_S if kill_at is None else max(0.0, kill_at - now)
+            if not ours.poll(timeout):
+                if kill_at is not None:
+                    proc.kill()
+                    kind = "between"
+                else:
+                    proc.kill()
+                    kind = "hang"
+                break
+            try:
+                name = ours.recv_bytes().decode()
+            except (EOFError, OSError):  # it ended
+                kind = "exit"
+                break
+            last = name
+            if name == "start.ready":
+                start_ms = (time.monotonic() - t0) * 1000
+            if name.startswith("reconcile."):
+                reconciling = True
+            if name.startswith("visit."):
+                visits[name.split(".", 1)[1]] += 1
+            if plan is not None and kill_at is None:
+                if plan.phase == "reconcile" and name == "start.ready" and not reconciling:
+                    plan = Plan("release", rng.randint(2, 6), plan.delay_s)  # make an open intent first
+                patient = time.monotonic() - t0 < PLAN_PATIENCE_S
+                if not name.startswith(("visit.", "exit.")) and (_fits(plan, name, only) or not patient):
+                    seen += 1
+                    if seen >= plan.nth or not patient:
+                        if plan.delay_s is None:
+                            proc.kill()
+                            kind = "at"
+                            break
+                        kill_at = time.monotonic() + plan.delay_s
+            try:
+                ours.send_bytes(b"")
+            except OSError:  # it ended
+                kind = "exit"
+                break
+        proc.join(10)
+        while True:  # what it said before it died: it was killed waiting at that crossing
+            try:
+                if not ours.poll(0):
+                    break
+                last = ours.recv_bytes().decode()
+            except (EOFError, OSError):
+                break
+            kind = "at" if kind == "between" else kind
+    finally:
+        ours.close()
+    if kind == "exit" and (plan is not None or proc.exitcode != 0):  # it ended on its own: a fault
+        kind = "crash"
+    planned = plan.phase if plan else ""
+    return Death(last, kind, proc.exitcode, start_ms, planned, time.monotonic() - t0), reconciling
+
+
+def quiet_resets(gateway: GatewaySimulator) -> None:
+    """A kiosk killed mid-request resets its connection: the simulator's HTTP server would print each
+    such traceback; here that is the point, not news."""
+    server = getattr(gateway.http, "_server", None)
+    if server is not None:
+        server.handle_error = lambda request, client_address: None
+
+
+def office_import(gateway: GatewaySimulator, state: WorldState, rng: random.Random) -> int:
+    """The office between two lives: every resident whose card left the vault and who has no card in the
+    kiosk's care gets a new finished card, listed for this kiosk and put in the operator's tray."""
+    in_care = state.holders_in_care()
+    made = 0
+    for _card, _slot, holder in state.dispensed:
+        if holder in in_care:
+            continue
+        generation = sum(1 for _c, _s, h in state.dispensed if h == holder)
+        card = PhysicalCard(f"C{holder:05d}-{generation}", f"04{rng.getrandbits(48):012X}", holder)
+        gateway.store.write(
+            "UPDATE residents SET status='ready_here', card_id=?, new_chip_uid=?, office_id=? WHERE idx=?",
+            (card.card_id, card.chip_uid, KIOSK_OFFICE, holder),
+        )
+        state.add_to_tray(card)
+        in_care.add(holder)
+        made += 1
+    if made:
+        state.save()
+    return made
+
+
+def run(
+    kills: int,
+    seed: int = 1,
+    *,
+    folder: Path | None = None,
+    only: str | None = None,
+    broken: str = "",
+    between_share: float = 0.5,
+    per_status: int = 2,
+    vault_slots: int = 8,
+) -> dict[str, Any]:
+    """Kill the kiosk `kills` times, let a last life finish, check the world. `folder` keeps the run's
+    data (default: a temporary folder, removed when every count is 0); `only` limits the kills to one
+    phase (or one crossing, e.g. "release.gate_opened"); `broken` starts a deliberately broken kiosk."""
+    phase = (only or "").split(".")[0]
+    if only and (phase not in POINTS or ("." in only and only not in POINTS[phase])):
+        raise ValueError(f"no phase or crossing {only!r}: a phase is one of {', '.join(POINTS)}")
+    if broken and broken not in BROKEN:
+        raise ValueError(f"no broken kiosk {broken!r}: one of {', '.join(BROKEN)}")
+    if only and "." in only:
+        between_share = 0.0  # one crossing named: the kills are at it
+    rng = random.Random(seed)
+    keep = folder is not None
+    base = folder or Path(tempfile.mkdtemp(prefix="kiosk-powercut-"))
+    base.mkdir(parents=True, exist_ok=True)
+    if (base / "kiosk.db").exists() or (base / WORLD_FILE).exists():
+        raise ValueError(f"{base} holds an earlier run: give an empty folder")
+    wall0 = time.perf_counter()
+    gateway = GatewaySimulator(base / "gateway-sim.db", seed, per_status=per_status)
+    url = gateway.start()
+    quiet_resets(gateway)
+    state = WorldState.create(base / WORLD_FILE, vault_slots)
+    for r in gateway.residents:  # the finished cards of this office, waiting with the operator
+        if r.status == "ready_here" and r.card_id and r.new_chip_uid:
+            state.add_to_tray(PhysicalCard(r.card_id, r.new_chip_uid, r.index))
+    state.save()
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["kiosk.bench.powercut_child"])
+    spec = ChildSpec(
+        base,
+        url,
+        gateway.kiosk_id,
+        gateway.api_key,
+        gateway.ticket_key_id,
+        gateway.ticket_public_key_hex,
+        hash_pin("2468", n=2**12),
+        seed=seed,
+        per_status=per_status,
+        vault_slots=vault_slots,
+        broken=broken,
+    )
+    deaths: list[Death] = []
+    visits: Counter[str] = Counter()
+    made = 0
+    reconcile_next = False
+    try:
+        for life in range(kills + 1):
+            final = life == kills
+            made += office_import(gateway, WorldState.load(base / WORLD_FILE), rng)
+            gateway.faults.down = not final and rng.random() < LINK_DOWN_SHARE
+            plan = None
+            if not final:
+                plan = Plan("reconcile", 1, None) if reconcile_next and only is None else draw_plan(rng, only)
+                if rng.random() < between_share:
+                    plan.delay_s = rng.uniform(0, MAX_BETWEEN_S)
+            focus = FOCUS.get(plan.phase, "") if plan else ""
+            life_spec = ChildSpec(**{**spec.__dict__, "life": life, "final": final, "focus": focus})
+            death, reconciled = live(ctx, life_spec, plan, only, visits, rng)
+            reconcile_next = plan is not None and plan.phase == "reconcile" and not reconciled
+            deaths.append(death)
+        gateway.faults.down = False
+        wall = time.perf_counter() - wall0
+        result = check(base, gateway, deaths, visits, kills, seed, wall, made)
+    finally:
+        gateway.close()
+    if not keep and held(result):
+        shutil.rmtree(base, ignore_errors=True)
+    else:
+        result["folder"] = str(base)
+    return result
+
+
+def check(
+    base: Path,
+    gateway: GatewaySimulator,
+    deaths: list[Death],
+    visits: Counter[str],
+    kills: int,
+    seed: int,
+    wall: float,
+    made: int,
+) -> dict[str, Any]:
+    """The counts (module docstring), from the world's file, the kiosk's store and the gateway's database."""
+    state = WorldState.load(base / WORLD_FILE)
+    store = Store(base / "kiosk.db")
+    try:
+        rows = store.journal_rows()
+        breaks = len(store.verify_journal())
+        open_intents = len(store.open_releases()) + len(store.open_loads())
+        books = {c.slot: c.card_id for c in store.inventory()}
+        with store.transaction() as tx:  # what the store has no reader for (the last life has exited)
+            used = [r[0] for r in tx.execute("SELECT ticket_id FROM used_tickets")]
+            outbox = [(k, json.loads(p)) for k, p in tx.execute("SELECT kind, payload FROM outbox")]
+        pending = store.pending_count()
+    finally:
+        store.close()
+    g = gateway.store
+    received = [(k, json.loads(p)) for k, p in g.rows("SELECT kind, payload FROM events")]
+
+    def journaled(kind: str) -> list[dict[str, Any]]:
+        return [d for _, _, k, d in rows if k == kind]
+
+    # cards
+    dispensed = Counter(card for card, _slot, _holder in state.dispensed)
+    taken = Counter(d["card"] for d in journaled("release_outcome") if d["outcome"] == "taken")
+    handed = {d["card"] for d in journaled("handover")} | {p.get("card") for k, p in received if k == "handover"}
+    twice = {c for c, n in dispensed.items() if n > 1} | {c for c, n in taken.items() if n > 1}
+    unrecorded = {c for c in dispensed if c not in taken and c not in handed}
+    off_books = sum(1 for slot, card in state.slots.items() if books.get(slot) != card)
+    # bookings
+    kiosk_codes = Counter(d["code"] for d in journaled("booked"))
+    gateway_codes = Counter(r[0] for r in g.rows("SELECT code FROM bookings"))
+    over = g.rows("SELECT COUNT(*) FROM slots WHERE booked > capacity")[0][0]
+    over += g.rows("SELECT COUNT(*) FROM leases WHERE used > granted")[0][0]
+    over += g.rows(
+        "SELECT COUNT(*) FROM slots s WHERE (SELECT COUNT(*) FROM bookings b "
+        "WHERE b.office_id=s.office_id AND b.day=s.day AND b.time=s.time) > s.booked"
+    )[0][0]
+    duplicated = sum(n - 1 for n in gateway_codes.values()) + sum(n - 1 for n in kiosk_codes.values()) + int(over)
+    # tickets
+    accepted = {d.get("ticket") for d in journaled("ticket_accepted")}
+    consumed = {p.get("ticket_id") for k, p in outbox + received if k == "ticket_consumed"}
+    without_event = sum(1 for t in used if t not in accepted or t not in consumed)
+    killed = [d for d in deaths if d.kind in ("at", "between")]
+    starts = [d.start_ms for d in deaths if d.start_ms is not None]
+    return {
+        "kills": len(killed),
+        "seed": seed,
+        "wall_seconds": round(wall, 1),
+        "released_twice": len(twice),
+        "gone_unrecorded": len(unrecorded),
+        "open_intents": open_intents,
+        "seats_off_the_books": off_books,
+        "bookings_lost": sum(1 for c in kiosk_codes if c not in gateway_codes),
+        "bookings_duplicated": duplicated,
+        "tickets_without_event": without_event,
+        "journal_breaks": breaks,
+        "crashes": sum(1 for d in deaths if d.kind in ("crash", "hang")),
+        "kills_by_phase": dict(Counter(d.last.split(".")[0] for d in killed).most_common()),
+        "kills_at_crossing": sum(1 for d in killed if d.kind == "at"),
+        "kills_between": sum(1 for d in killed if d.kind == "between"),
+        "start_ms_median": round(statistics.median(starts), 1) if starts else None,
+        "visits": dict(visits.most_common()),
+        "cards_dispensed": sum(dispensed.values()),
+        "releases_taken": sum(taken.values()),
+        "reconciled": sum(
+            1 for k in ("release_outcome", "card_loaded", "load_outcome") for d in journaled(k) if d.get("audit")
+        ),
+        "cards_loaded": len(journaled("card_loaded")),
+        "cards_made_by_office": made,
+        "bookings_journaled": sum(kiosk_codes.values()),
+        "bookings_unanswered": sum(1 for c in gateway_codes if c not in kiosk_codes),
+        "tickets_used": len(used),
+        "events_pending": pending,
+        "journal_rows": len(rows),
+    }
+
+
+def held(r: dict[str, Any]) -> bool:
+    """Whether every count is 0."""
+    return all(r[goal] == 0 for goal in GOALS)
+
+
+def report(r: dict[str, Any]) -> str:
+    lines = [
+        f"{r['kills']} kills (seed {r['seed']}) in {r['wall_seconds']} s"
+        f" (a life starts in {r['start_ms_median']} ms, median)",
+        "  kills by phase          "
+        + ", ".join(f"{k} {v}" for k, v in r["kills_by_phase"].items())
+        + f" ({r['kills_at_crossing']} at a crossing, {r['kills_between']} between)",
+    ]
+    for goal in GOALS:
+        lines.append(f"  {goal.replace('_', ' '):<24}{r[goal]}  (goal 0)")
+    lines += [
+        "  visits                  " + ", ".join(f"{k} {v}" for k, v in r["visits"].items()),
+        f"  cards                   {r['cards_dispensed']} dispensed, {r['releases_taken']} taken on record"
+        f" ({r['reconciled']} settled at start), {r['cards_loaded']} loaded,"
+        f" {r['cards_made_by_office']} new from the office",
+        f"  bookings                {r['bookings_journaled']} journaled, {r['bookings_unanswered']} made at the"
+        " gateway whose answer the kiosk never got",
+        f"  tickets used            {r['tickets_used']}; events pending {r['events_pending']};"
+        f" journal rows {r['journal_rows']}",
+    ]
+    if "folder" in r:
+        lines.append(f"  data kept in            {r['folder']}")
+    return "\n".join(lines)
