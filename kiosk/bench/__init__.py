@@ -36,6 +36,11 @@ def add_bench_parsers(bench: argparse.ArgumentParser) -> None:
     ui.add_argument("--english", type=float, default=0.0, help="share of residents who switch to English (0-1)")
     ui.add_argument("--tracemalloc", action="store_true", help="also list the allocation sites that grew (slow)")
     ui.add_argument("--json", action="store_true")
+    soak = sub.add_parser("soak", help="a simulated week, link flapping, hardware faults: memory, fds, events")
+    soak.add_argument("--days", type=int, default=7, help="simulated days (default 7)")
+    soak.add_argument("--per-day", type=int, default=300, help="journeys a day (default 300)")
+    soak.add_argument("--seed", type=int, default=1)
+    soak.add_argument("--json", action="store_true")
     fuzz = sub.add_parser("fuzz", help="broken and hostile input at every outside edge, counting crashes and hangs")
     fuzz.add_argument("target", nargs="?", choices=tuple(FUZZ_SHARES), help="one edge (default: all of them)")
     shares = ", ".join(f"{name} {share * 100:g}%%" for name, share in FUZZ_SHARES.items())
@@ -47,6 +52,15 @@ def add_bench_parsers(bench: argparse.ArgumentParser) -> None:
                       "one, else the checkout's ../shared/data copy)")  # fmt: skip
     fuzz.add_argument("--seed", type=int, default=1, help="the same seed makes the same inputs (default 1)")
     fuzz.add_argument("--json", action="store_true", help="one JSON line instead of the tables")
+    powercut = sub.add_parser(
+        "powercut", help="the kiosk killed (SIGKILL) mid-work and restarted N times: cards, bookings, tickets, journal"
+    )
+    powercut.add_argument("--kills", type=int, default=1000, help="kills before a last, clean life (default 1000)")
+    powercut.add_argument("--seed", type=int, default=1)
+    powercut.add_argument("--only", help="kill only in one phase (start, reconcile, ticket, release, booking, ...)")
+    powercut.add_argument("--dir", type=Path, help="an empty folder for the run's data (default: a temporary one)")
+    powercut.add_argument("--broken", help=argparse.SUPPRESS)  # a deliberately broken kiosk (the harness's test)
+    powercut.add_argument("--json", action="store_true")
 
 
 # Shares of `kiosk bench fuzz --inputs N` with no target: about the same wall time for the fast edges, less
@@ -113,10 +127,30 @@ def run_fuzz(args: argparse.Namespace) -> int:
     return 0 if all(r["crashes"] == 0 and r["hangs"] == 0 for r in results) else 1
 
 
+def run_powercut(args: argparse.Namespace) -> int:
+    """`kiosk bench powercut --kills N`: exit 0 when every count is 0."""
+    from kiosk.bench import powercut
+
+    result = powercut.run(args.kills, args.seed, folder=args.dir, only=args.only, broken=args.broken or "")
+    print(json.dumps(result, sort_keys=False) if args.json else powercut.report(result))
+    return 0 if powercut.held(result) else 1
+
+
 def run_bench(args: argparse.Namespace) -> int:
     result: dict[str, Any]
+    if args.bench == "powercut":
+        return run_powercut(args)
     if args.bench == "fuzz":
         return run_fuzz(args)
+    if args.bench == "soak":
+        import logging
+
+        from kiosk.bench import soak
+
+        logging.getLogger().setLevel(logging.ERROR)  # a week of injected faults is a lot of warnings
+        result = soak.run(args.days, args.per_day, args.seed)
+        print(json.dumps(result, sort_keys=False) if args.json else soak.report(result))
+        return 0 if soak.held(result) else 1
     if args.bench == "qr":
         from kiosk.bench import qr
 
