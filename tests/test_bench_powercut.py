@@ -39,3 +39,8 @@ def test_a_ticket_spent_in_two_transactions_is_caught(capsys: pytest.CaptureFixt
     code, result = bench(capsys, "--kills", "2", "--only", "ticket.split", "--broken", "ticket_split")
     assert result["tickets_without_event"] >= 1
     assert code == 1
+
+
+def test_an_unknown_phase_is_refused_with_the_phases_named() -> None:
+    with pytest.raises(SystemExit, match="reconcile"):
+        main(["bench", "powercut", "--kills", "1", "--only", "teleport"])

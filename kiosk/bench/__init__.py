@@ -131,7 +131,10 @@ def run_powercut(args: argparse.Namespace) -> int:
     """`kiosk bench powercut --kills N`: exit 0 when every count is 0."""
     from kiosk.bench import powercut
 
-    result = powercut.run(args.kills, args.seed, folder=args.dir, only=args.only, broken=args.broken or "")
+    try:
+        result = powercut.run(args.kills, args.seed, folder=args.dir, only=args.only, broken=args.broken or "")
+    except ValueError as exc:  # an unknown phase or crossing, a folder with an earlier run in it
+        raise SystemExit(f"kiosk bench powercut: {exc}") from None
     print(json.dumps(result, sort_keys=False) if args.json else powercut.report(result))
     return 0 if powercut.held(result) else 1
 
