@@ -59,6 +59,7 @@ from typing import Any
 
 from kiosk.bench.powercut_child import BROKEN, WORLD_FILE, ChildSpec, run_life
 from kiosk.bench.powercut_vault import PhysicalCard, WorldState
+from kiosk.gateway.head import HeadSigner
 from kiosk.identity.operator import hash_pin
 from kiosk.sim.gateway import GatewaySimulator
 from kiosk.sim.seed import KIOSK_OFFICE
@@ -278,6 +279,9 @@ def run(
     gateway = GatewaySimulator(base / "gateway-sim.db", seed, per_status=per_status)
     url = gateway.start()
     quiet_resets(gateway)
+    # the journal key provisioning makes (kiosk.toml's default place: the data folder), registered as
+    # enrolment would, so every life's heartbeats are anchored
+    gateway.register_journal_key(gateway.kiosk_id, HeadSigner.make_key_file(base / "journal.key"))
     state = WorldState.create(base / WORLD_FILE, vault_slots)
     for r in gateway.residents:  # the finished cards of this office, waiting with the operator
         if r.status == "ready_here" and r.card_id and r.new_chip_uid:
