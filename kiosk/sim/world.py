@@ -159,7 +159,7 @@ def build_world(
     kiosk = Kiosk(cfg, store, client, parts, clock=clock, executor=executor, health=health)
     card_reader.start()
     load_vault_from_manifest(kiosk, vault, client.manifest())
-    sync = SyncWorker(store, client, health=health, clock=clock)
+    sync = SyncWorker(store, client, health=health, clock=clock, wall=clock)
     kiosk.attach_sync(sync)
     kiosk.upkeep.refresh_leases()  # offline booking places from the start
     parts_ = (camera, sim_reader, vault, printer, indicators, sync, card_reader, binder)

@@ -3,8 +3,9 @@ deduplicates by event ID, so the effect is exactly once). Batches go in outbox o
 one card arrive in the order they happened. While the link is down the worker backs off exponentially
 with jitter (urllib3's Retry computes it), so a fleet coming back online does not arrive all at once.
 
-Its clock is injected: the kiosk's thread waits on real time, `kiosk simulate` and `kiosk bench soak`
-call `tick()` on a simulated clock, so backoff and the upkeep hooks follow simulated time."""
+Its clocks are injected: the kiosk schedules on the monotonic clock (a wall clock set back by NTP must
+not hold the heartbeat) and dates an outage by the wall clock; `kiosk simulate` and `kiosk bench soak`
+pass their simulated clock as both and call `tick()`, so backoff and the upkeep hooks follow it."""
 
 from __future__ import annotations
 
@@ -45,13 +46,14 @@ class SyncWorker:
         interval_s: float = 2.0,
         health: Health | None = None,
         hooks_every_s: float = 60.0,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.gateway = gateway
         self.batch = min(batch, MAX_BATCH)
         self.interval_s = interval_s
-        self.clock = clock
+        self.clock, self.wall = clock, wall  # scheduling; the date of an outage
         self.link_up: bool | None = None
         self.offline_since: float | None = None  # clock time of the first failure of this outage
         self._backoff = BACKOFF
@@ -87,7 +89,7 @@ class SyncWorker:
                 self.store.mark_attempt([i.event_id for i in items])
                 if self.link_up is not False:
                     log.warning("outbox delivery paused: %s (%d pending)", exc, self.store.pending_count())
-                    self.offline_since = self.clock()
+                    self.offline_since = self.wall()
                 self.link_up = False
                 if self.health is not None:
                     self.health.report("gateway", State.DEGRADED, f"offline: {exc}")
@@ -100,7 +102,7 @@ class SyncWorker:
                 self._ack_mismatch(len(acked - sent), len(items))
                 return delivered
             if self.link_up is False:
-                log.info("outbox delivery resumed after %.0f s offline", self.clock() - (self.offline_since or 0))
+                log.info("outbox delivery resumed after %.0f s offline", self.wall() - (self.offline_since or 0))
             self.link_up, self.offline_since, self._backoff = True, None, BACKOFF
             if self.health is not None:
                 self.health.report("gateway", State.OK)
@@ -119,7 +121,7 @@ class SyncWorker:
         log.error("gateway acknowledgement does not match: %d foreign ID(s), %d sent; backing off", foreign, sent)
         self.link_up = False
         if self.offline_since is None:
-            self.offline_since = self.clock()
+            self.offline_since = self.wall()
         if self.health is not None:
             self.health.report("gateway", State.DEGRADED, "acknowledgements do not match what was sent")
         self._back_off()
