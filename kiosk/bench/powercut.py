@@ -20,50 +20,30 @@ life's reconciliation after), a crossing of that phase drawn at random, and eith
 commit, an fsync, an HTTP exchange). A plan whose phase has not come after 3 s kills at the next crossing
 of any phase. A life is forked from a fork server that imported the kiosk once: a life starts in
 milliseconds where a fresh interpreter takes 1.3 s to import it. After N kills a last life reconciles,
-delivers its outbox and exits; then the checks, each a count whose goal is 0:
-
-- released_twice: card IDs the world's log shows dispensed more than once, or with more than one
-  release outcome `taken` in the kiosk's journal.
-- gone_unrecorded: card IDs the world's log shows dispensed with neither a release outcome `taken` (seen,
-  or reconciled at start) in the journal nor a `handover`, in the journal or received by the gateway.
-- open_intents: release and load intents without an outcome after the last life's reconciliation.
-- seats_off_the_books: slots whose seat holds another card than the kiosk's inventory says (a card in the
-  vault that the kiosk does not know of, or a card it lists that is not there).
-- bookings_lost: booking codes the kiosk journaled (`booked`: the resident was shown the code) that the
-  gateway does not hold once the outbox is delivered.
-- bookings_duplicated: codes the gateway holds twice, codes the kiosk journaled twice, slots booked over
-  capacity, leases used over their grant, slots with more bookings than places taken.
-- tickets_without_event: used tickets (kiosk `used_tickets`) without their `ticket_accepted` journal row
-  or without their `ticket_consumed` event (in the outbox or received by the gateway).
-- journal_breaks: problems Store.verify_journal finds in the hash chain.
-- crashes: lives that ended on their own (an exception, a hang) instead of being killed.
-
-Also reported, not goals: bookings the gateway made whose answer never reached the kiosk (killed while the
-request was out: the gateway holds a place for a resident who saw no code; a cancel is not in the contract),
-events still pending, kills by phase and kind, the visits walked, releases, reconciliations, loads.
+delivers its outbox and exits; then the checks (kiosk.bench.powercut_checks), each a count whose goal
+is 0: no card released twice or gone unrecorded, no open intent, no seat off the books, no booking lost
+or duplicated, no ticket without its event, no break in the journal, no crash.
 """
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import random
 import shutil
-import statistics
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk.bench.powercut_checks import GOALS, Death, check, held
 from kiosk.bench.powercut_child import BROKEN, WORLD_FILE, ChildSpec, run_life
 from kiosk.bench.powercut_vault import PhysicalCard, WorldState
 from kiosk.gateway.head import HeadSigner
 from kiosk.identity.operator import hash_pin
 from kiosk.sim.gateway import GatewaySimulator
 from kiosk.sim.seed import KIOSK_OFFICE
-from kiosk.store import Store
 
 # every crossing a life reports, by phase (the kill plan draws one of these)
 POINTS: dict[str, tuple[str, ...]] = {
@@ -95,17 +75,6 @@ POINTS: dict[str, tuple[str, ...]] = {
     ),
     "sync": ("sync.drain", "sync.send", "sync.sent", "sync.mark", "sync.marked"),
 }
-GOALS = (
-    "released_twice",
-    "gone_unrecorded",
-    "open_intents",
-    "seats_off_the_books",
-    "bookings_lost",
-    "bookings_duplicated",
-    "tickets_without_event",
-    "journal_breaks",
-    "crashes",
-)
 PLAN_PATIENCE_S = 3.0  # a plan whose phase has not come by then kills at the next crossing of any phase
 HANG_S = 60.0  # a life silent this long is hung
 MAX_BETWEEN_S = 0.005  # a kill between crossings comes up to this long after the last one
@@ -122,18 +91,6 @@ class Plan:
     delay_s: float | None  # None: at the crossing
 
 
-@dataclass
-class Death:
-    """How a life ended."""
-
-    last: str  # the last crossing it reported
-    kind: str  # "at" a crossing, "between" crossings, "exit" (the last life), "crash", "hang"
-    exitcode: int | None
-    start_ms: float | None  # power-up to serving
-    planned: str = ""  # the phase the plan aimed at
-    seconds: float = 0.0  # how long it lived
-
-
 def draw_plan(rng: random.Random, only: str | None) -> Plan:
     """A phase (or `only`'s) and which of its crossings; `only` naming one crossing: at its first."""
     phases = [p for p in POINTS if only is None or p == only.split(".")[0]]
@@ -145,6 +102,29 @@ def _fits(plan: Plan, name: str, only: str | None) -> bool:
     if only and "." in only:
         return name == only
     return name.split(".")[0] == plan.phase
+
+
+def _due(plan: Plan, name: str, only: str | None, seen: int, *, patient: bool) -> tuple[int, bool]:
+    """Crossing `name` heard: how many of the plan's crossings are now seen, and whether the kill is due
+    (its `nth`, or, the plan's patience gone, any crossing of any phase)."""
+    if name.startswith(("visit.", "exit.")) or not (_fits(plan, name, only) or not patient):
+        return seen, False
+    seen += 1
+    return seen, seen >= plan.nth or not patient
+
+
+def _last_words(ours: Any, last: str, kind: str) -> tuple[str, str]:
+    """What a dead life said before it died: it was killed waiting at that crossing (so a kill meant for
+    between crossings came at one)."""
+    while True:
+        try:
+            if not ours.poll(0):
+                break
+            last = ours.recv_bytes().decode()
+        except (EOFError, OSError):
+            break
+        kind = "at" if kind == "between" else kind
+    return last, kind
 
 
 def live(
@@ -187,29 +167,20 @@ def live(
             if plan is not None and kill_at is None:
                 if plan.phase == "reconcile" and name == "start.ready" and not reconciling:
                     plan = Plan("release", rng.randint(2, 6), plan.delay_s)  # make an open intent first
-                patient = time.monotonic() - t0 < PLAN_PATIENCE_S
-                if not name.startswith(("visit.", "exit.")) and (_fits(plan, name, only) or not patient):
-                    seen += 1
-                    if seen >= plan.nth or not patient:
-                        if plan.delay_s is None:
-                            proc.kill()
-                            kind = "at"
-                            break
-                        kill_at = time.monotonic() + plan.delay_s
+                seen, due = _due(plan, name, only, seen, patient=time.monotonic() - t0 < PLAN_PATIENCE_S)
+                if due:
+                    if plan.delay_s is None:
+                        proc.kill()
+                        kind = "at"
+                        break
+                    kill_at = time.monotonic() + plan.delay_s
             try:
                 ours.send_bytes(b"")
             except OSError:  # it ended
                 kind = "exit"
                 break
         proc.join(10)
-        while True:  # what it said before it died: it was killed waiting at that crossing
-            try:
-                if not ours.poll(0):
-                    break
-                last = ours.recv_bytes().decode()
-            except (EOFError, OSError):
-                break
-            kind = "at" if kind == "between" else kind
+        last, kind = _last_words(ours, last, kind)
     finally:
         ours.close()
     if kind == "exit" and (plan is not None or proc.exitcode != 0):  # it ended on its own: a fault
@@ -248,6 +219,82 @@ def office_import(gateway: GatewaySimulator, state: WorldState, rng: random.Rand
     return made
 
 
+@dataclass
+class Lives:
+    """What the lives of a run leave to the checks: how each ended, the visits walked, the office's new cards."""
+
+    deaths: list[Death] = field(default_factory=list)
+    visits: Counter[str] = field(default_factory=Counter)
+    made: int = 0
+
+
+def set_up_world(
+    base: Path, seed: int, per_status: int, vault_slots: int, broken: str
+) -> tuple[GatewaySimulator, ChildSpec]:
+    """The world that outlives the kiosk, in `base`: the gateway serving (with the kiosk's journal key),
+    the vault's file with the office's finished cards in the operator's tray; and what every life needs."""
+    gateway = GatewaySimulator(base / "gateway-sim.db", seed, per_status=per_status)
+    url = gateway.start()
+    quiet_resets(gateway)
+    # the journal key provisioning makes (kiosk.toml's default place: the data folder), registered as
+    # enrolment would, so every life's heartbeats are anchored
+    gateway.register_journal_key(gateway.kiosk_id, HeadSigner.make_key_file(base / "journal.key"))
+    state = WorldState.create(base / WORLD_FILE, vault_slots)
+    for r in gateway.residents:  # the finished cards of this office, waiting with the operator
+        if r.status == "ready_here" and r.card_id and r.new_chip_uid:
+            state.add_to_tray(PhysicalCard(r.card_id, r.new_chip_uid, r.index))
+    state.save()
+    spec = ChildSpec(
+        base,
+        url,
+        gateway.kiosk_id,
+        gateway.api_key,
+        gateway.ticket_key_id,
+        gateway.ticket_public_key_hex,
+        hash_pin("2468", n=2**12),
+        seed=seed,
+        per_status=per_status,
+        vault_slots=vault_slots,
+        broken=broken,
+    )
+    return gateway, spec
+
+
+def kill_lives(
+    ctx: Any,
+    gateway: GatewaySimulator,
+    spec: ChildSpec,
+    kills: int,
+    only: str | None,
+    between_share: float,
+    rng: random.Random,
+    lives: Lives,
+) -> None:
+    """`kills` lives, each killed by a plan of its own (some with the gateway unreachable)."""
+    reconcile_next = False
+    for life in range(kills):
+        lives.made += office_import(gateway, WorldState.load(spec.data_dir / WORLD_FILE), rng)
+        gateway.faults.down = rng.random() < LINK_DOWN_SHARE
+        plan = Plan("reconcile", 1, None) if reconcile_next and only is None else draw_plan(rng, only)
+        if rng.random() < between_share:
+            plan.delay_s = rng.uniform(0, MAX_BETWEEN_S)
+        life_spec = ChildSpec(**{**spec.__dict__, "life": life, "final": False, "focus": FOCUS.get(plan.phase, "")})
+        death, reconciled = live(ctx, life_spec, plan, only, lives.visits, rng)
+        reconcile_next = plan.phase == "reconcile" and not reconciled
+        lives.deaths.append(death)
+
+
+def last_life(
+    ctx: Any, gateway: GatewaySimulator, spec: ChildSpec, life: int, rng: random.Random, lives: Lives
+) -> None:
+    """The last, clean life: the gateway reachable, it reconciles, delivers its outbox and exits."""
+    lives.made += office_import(gateway, WorldState.load(spec.data_dir / WORLD_FILE), rng)
+    gateway.faults.down = False
+    life_spec = ChildSpec(**{**spec.__dict__, "life": life, "final": True, "focus": ""})
+    death, _reconciled = live(ctx, life_spec, None, None, lives.visits, rng)
+    lives.deaths.append(death)
+
+
 def run(
     kills: int,
     seed: int = 1,
@@ -276,54 +323,16 @@ def run(
     if (base / "kiosk.db").exists() or (base / WORLD_FILE).exists():
         raise ValueError(f"{base} holds an earlier run: give an empty folder")
     wall0 = time.perf_counter()
-    gateway = GatewaySimulator(base / "gateway-sim.db", seed, per_status=per_status)
-    url = gateway.start()
-    quiet_resets(gateway)
-    # the journal key provisioning makes (kiosk.toml's default place: the data folder), registered as
-    # enrolment would, so every life's heartbeats are anchored
-    gateway.register_journal_key(gateway.kiosk_id, HeadSigner.make_key_file(base / "journal.key"))
-    state = WorldState.create(base / WORLD_FILE, vault_slots)
-    for r in gateway.residents:  # the finished cards of this office, waiting with the operator
-        if r.status == "ready_here" and r.card_id and r.new_chip_uid:
-            state.add_to_tray(PhysicalCard(r.card_id, r.new_chip_uid, r.index))
-    state.save()
+    gateway, spec = set_up_world(base, seed, per_status, vault_slots, broken)
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["kiosk.bench.powercut_child"])
-    spec = ChildSpec(
-        base,
-        url,
-        gateway.kiosk_id,
-        gateway.api_key,
-        gateway.ticket_key_id,
-        gateway.ticket_public_key_hex,
-        hash_pin("2468", n=2**12),
-        seed=seed,
-        per_status=per_status,
-        vault_slots=vault_slots,
-        broken=broken,
-    )
-    deaths: list[Death] = []
-    visits: Counter[str] = Counter()
-    made = 0
-    reconcile_next = False
+    lives = Lives()
     try:
-        for life in range(kills + 1):
-            final = life == kills
-            made += office_import(gateway, WorldState.load(base / WORLD_FILE), rng)
-            gateway.faults.down = not final and rng.random() < LINK_DOWN_SHARE
-            plan = None
-            if not final:
-                plan = Plan("reconcile", 1, None) if reconcile_next and only is None else draw_plan(rng, only)
-                if rng.random() < between_share:
-                    plan.delay_s = rng.uniform(0, MAX_BETWEEN_S)
-            focus = FOCUS.get(plan.phase, "") if plan else ""
-            life_spec = ChildSpec(**{**spec.__dict__, "life": life, "final": final, "focus": focus})
-            death, reconciled = live(ctx, life_spec, plan, only, visits, rng)
-            reconcile_next = plan is not None and plan.phase == "reconcile" and not reconciled
-            deaths.append(death)
+        kill_lives(ctx, gateway, spec, kills, only, between_share, rng, lives)
+        last_life(ctx, gateway, spec, kills, rng, lives)
         gateway.faults.down = False
         wall = time.perf_counter() - wall0
-        result = check(base, gateway, deaths, visits, kills, seed, wall, made)
+        result = check(base, gateway, lives.deaths, lives.visits, kills, seed, wall, lives.made)
     finally:
         gateway.close()
     if not keep and held(result):
@@ -331,97 +340,6 @@ def run(
     else:
         result["folder"] = str(base)
     return result
-
-
-def check(
-    base: Path,
-    gateway: GatewaySimulator,
-    deaths: list[Death],
-    visits: Counter[str],
-    kills: int,
-    seed: int,
-    wall: float,
-    made: int,
-) -> dict[str, Any]:
-    """The counts (module docstring), from the world's file, the kiosk's store and the gateway's database."""
-    state = WorldState.load(base / WORLD_FILE)
-    store = Store(base / "kiosk.db")
-    try:
-        rows = store.journal_rows()
-        breaks = len(store.verify_journal())
-        open_intents = len(store.open_releases()) + len(store.open_loads())
-        books = {c.slot: c.card_id for c in store.inventory()}
-        with store.transaction() as tx:  # what the store has no reader for (the last life has exited)
-            used = [r[0] for r in tx.execute("SELECT ticket_id FROM used_tickets")]
-            outbox = [(k, json.loads(p)) for k, p in tx.execute("SELECT kind, payload FROM outbox")]
-        pending = store.pending_count()
-    finally:
-        store.close()
-    g = gateway.store
-    received = [(k, json.loads(p)) for k, p in g.rows("SELECT kind, payload FROM events")]
-
-    def journaled(kind: str) -> list[dict[str, Any]]:
-        return [d for _, _, k, d in rows if k == kind]
-
-    # cards
-    dispensed = Counter(card for card, _slot, _holder in state.dispensed)
-    taken = Counter(d["card"] for d in journaled("release_outcome") if d["outcome"] == "taken")
-    handed = {d["card"] for d in journaled("handover")} | {p.get("card") for k, p in received if k == "handover"}
-    twice = {c for c, n in dispensed.items() if n > 1} | {c for c, n in taken.items() if n > 1}
-    unrecorded = {c for c in dispensed if c not in taken and c not in handed}
-    off_books = sum(1 for slot, card in state.slots.items() if books.get(slot) != card)
-    # bookings
-    kiosk_codes = Counter(d["code"] for d in journaled("booked"))
-    gateway_codes = Counter(r[0] for r in g.rows("SELECT code FROM bookings"))
-    over = g.rows("SELECT COUNT(*) FROM slots WHERE booked > capacity")[0][0]
-    over += g.rows("SELECT COUNT(*) FROM leases WHERE used > granted")[0][0]
-    over += g.rows(
-        "SELECT COUNT(*) FROM slots s WHERE (SELECT COUNT(*) FROM bookings b "
-        "WHERE b.office_id=s.office_id AND b.day=s.day AND b.time=s.time) > s.booked"
-    )[0][0]
-    duplicated = sum(n - 1 for n in gateway_codes.values()) + sum(n - 1 for n in kiosk_codes.values()) + int(over)
-    # tickets
-    accepted = {d.get("ticket") for d in journaled("ticket_accepted")}
-    consumed = {p.get("ticket_id") for k, p in outbox + received if k == "ticket_consumed"}
-    without_event = sum(1 for t in used if t not in accepted or t not in consumed)
-    killed = [d for d in deaths if d.kind in ("at", "between")]
-    starts = [d.start_ms for d in deaths if d.start_ms is not None]
-    return {
-        "kills": len(killed),
-        "seed": seed,
-        "wall_seconds": round(wall, 1),
-        "released_twice": len(twice),
-        "gone_unrecorded": len(unrecorded),
-        "open_intents": open_intents,
-        "seats_off_the_books": off_books,
-        "bookings_lost": sum(1 for c in kiosk_codes if c not in gateway_codes),
-        "bookings_duplicated": duplicated,
-        "tickets_without_event": without_event,
-        "journal_breaks": breaks,
-        "crashes": sum(1 for d in deaths if d.kind in ("crash", "hang")),
-        "kills_by_phase": dict(Counter(d.last.split(".")[0] for d in killed).most_common()),
-        "kills_at_crossing": sum(1 for d in killed if d.kind == "at"),
-        "kills_between": sum(1 for d in killed if d.kind == "between"),
-        "start_ms_median": round(statistics.median(starts), 1) if starts else None,
-        "visits": dict(visits.most_common()),
-        "cards_dispensed": sum(dispensed.values()),
-        "releases_taken": sum(taken.values()),
-        "reconciled": sum(
-            1 for k in ("release_outcome", "card_loaded", "load_outcome") for d in journaled(k) if d.get("audit")
-        ),
-        "cards_loaded": len(journaled("card_loaded")),
-        "cards_made_by_office": made,
-        "bookings_journaled": sum(kiosk_codes.values()),
-        "bookings_unanswered": sum(1 for c in gateway_codes if c not in kiosk_codes),
-        "tickets_used": len(used),
-        "events_pending": pending,
-        "journal_rows": len(rows),
-    }
-
-
-def held(r: dict[str, Any]) -> bool:
-    """Whether every count is 0."""
-    return all(r[goal] == 0 for goal in GOALS)
 
 
 def report(r: dict[str, Any]) -> str:
