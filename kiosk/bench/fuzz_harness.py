@@ -116,16 +116,37 @@ def _example(n: int, shown: str, exc: BaseException) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _Tally:
+    """What an edge's inputs came back with: outcomes by name, crashes and hangs (the first few kept as
+    examples)."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    crashes: list[dict[str, Any]] = field(default_factory=list)
+    hangs: list[dict[str, Any]] = field(default_factory=list)
+    n_crashes: int = 0
+    n_hangs: int = 0
+
+    def crash(self, n: int, edge: Edge, value: Any, exc: BaseException) -> None:
+        self.n_crashes += 1
+        if len(self.crashes) < EXAMPLES_KEPT:
+            self.crashes.append(_example(n, edge.show(value), exc))
+
+    def hang(self, n: int, edge: Edge, value: Any, took: float) -> None:
+        self.n_hangs += 1
+        if len(self.hangs) < EXAMPLES_KEPT:
+            self.hangs.append({"input": n, "value": edge.show(value)[:SHOWN_CHARS], "took_s": round(took, 3)})
+
+
 def fuzz(edge: Edge, inputs: int, seed: int = 1) -> dict[str, Any]:
     """Feed `edge` `inputs` inputs made from `seed`; the figures (see report)."""
     rng = random.Random(seed)
     make, feed, declared = edge.make, edge.feed, edge.declared
     deadline = DEADLINE_S if edge.deadline_s is None else edge.deadline_s
     clock = time.perf_counter
-    outcomes: Counter[str] = Counter()
-    crashes: list[dict[str, Any]] = []
-    hangs: list[dict[str, Any]] = []
-    n_crashes = n_hangs = fed = 0
+    tally = _Tally()
+    outcomes = tally.outcomes
+    fed = 0
     longest = 0.0
     aborted: int | None = None
     n, value, t0 = -1, None, clock()
@@ -142,24 +163,20 @@ def fuzz(edge: Edge, inputs: int, seed: int = 1) -> dict[str, Any]:
                 outcome = type(exc).__name__
             except Exception as exc:  # anything but a declared error is what this bench counts
                 outcome = "crash"
-                n_crashes += 1
-                if len(crashes) < EXAMPLES_KEPT:
-                    crashes.append(_example(n, edge.show(value), exc))
+                tally.crash(n, edge, value, exc)
             took = clock() - t0
             outcomes[outcome] += 1
             if took > longest:
                 longest = took
             if took > deadline:
-                n_hangs += 1
-                if len(hangs) < EXAMPLES_KEPT:
-                    hangs.append({"input": n, "value": edge.show(value)[:SHOWN_CHARS], "took_s": round(took, 3)})
+                tally.hang(n, edge, value, took)
         fed = inputs
     except Stuck:
         took = clock() - t0
-        aborted, fed, n_hangs = n, n + 1, n_hangs + 1
+        aborted, fed, tally.n_hangs = n, n + 1, tally.n_hangs + 1
         longest = max(longest, took)
-        hangs.append({"input": n, "value": edge.show(value)[:SHOWN_CHARS], "took_s": round(took, 3),
-                      "interrupted": True})  # fmt: skip
+        tally.hangs.append({"input": n, "value": edge.show(value)[:SHOWN_CHARS], "took_s": round(took, 3),
+                            "interrupted": True})  # fmt: skip
     finally:
         dog.stop()
     seconds = clock() - started
@@ -169,13 +186,13 @@ def fuzz(edge: Edge, inputs: int, seed: int = 1) -> dict[str, Any]:
         "seed": seed,
         "seconds": round(seconds, 2),
         "inputs_per_second": round(fed / seconds) if seconds else None,
-        "crashes": n_crashes,
-        "hangs": n_hangs,
+        "crashes": tally.n_crashes,
+        "hangs": tally.n_hangs,
         "deadline_s": deadline,
         "longest_s": round(longest, 4),
         "outcomes": dict(outcomes.most_common()),
-        "crash_examples": crashes,
-        "hang_examples": hangs,
+        "crash_examples": tally.crashes,
+        "hang_examples": tally.hangs,
         "aborted_at_input": aborted,
         **edge.about,
     }
