@@ -63,19 +63,7 @@ class Kiosk:
         self.executor = executor or ThreadPoolExecutor(max_workers=4, thread_name_prefix="kiosk-work")
         self.counters = Counters()
         self.templates = Templates(store, Sealer.from_file(cfg.seal_key_path), parts.enrol)
-        self.vault = VaultDesk(
-            parts.vault,
-            store,
-            gateway,
-            parts.indicators,
-            self.health,
-            release_timeout_s=cfg.hardware.release_timeout_s,
-            load_timeout_s=cfg.hardware.load_timeout_s,
-            unload_after_days=cfg.hardware.unload_after_days,
-            templates=self.templates,
-            clock=clock,
-            today=lambda: self.today().isoformat(),
-        )
+        self.vault = self._vault_desk()
         self.desk = ResidentDesk(
             cfg.kiosk_id, cfg.office, store, gateway, self.vault, self.templates.sealer.keyed_digest, cfg.flow, clock
         )
@@ -102,6 +90,23 @@ class Kiosk:
         self.reconciled: list[Reconciled] = self.vault.reconcile()  # before the first resident is served
         self._point(self.session)  # the idle screen's camera, before anyone arrives
         parts.reader.subscribe(self.intake.on_card_event)
+
+    def _vault_desk(self) -> VaultDesk:
+        """The vault desk, on the vault's parts, with the hardware's timeouts and the kiosk's templates."""
+        hw = self.cfg.hardware
+        return VaultDesk(
+            self.parts.vault,
+            self.store,
+            self.gateway,
+            self.parts.indicators,
+            self.health,
+            release_timeout_s=hw.release_timeout_s,
+            load_timeout_s=hw.load_timeout_s,
+            unload_after_days=hw.unload_after_days,
+            templates=self.templates,
+            clock=self.clock,
+            today=lambda: self.today().isoformat(),
+        )
 
     def today(self) -> dt.date:
         """Today, kiosk-local."""
