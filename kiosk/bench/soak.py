@@ -41,9 +41,9 @@ from kiosk.flow import events as ev
 from kiosk.flow.model import Step
 from kiosk.gateway.client import GatewayError
 from kiosk.ops.memory import release_free_heap, rss_kib
-from kiosk.runner.effects import InlineExecutor
-from kiosk.sim.journeys import DAY_S, KINDS, SimClock, Visitor, walk_journey
-from kiosk.sim.world import DEMO_OPERATOR_PIN, DEMO_OPERATOR_UID, World, build_world, load_vault_from_manifest
+from kiosk.sim.journeys import DAY_S, KINDS, SimClock, Visitor, simulated_world, walk_journey
+from kiosk.sim.seed import STATUSES
+from kiosk.sim.world import DEMO_OPERATOR_PIN, DEMO_OPERATOR_UID, World, load_vault_from_manifest
 
 LONG_OUTAGE_DAY, LONG_OUTAGE_S = 2, 8 * 3600  # day 3 (from 0): the outage the issue saw RSS climb in
 SLOPE_GOAL_KIB = 1024
@@ -169,20 +169,9 @@ def run(days: int, per_day: int = 300, seed: int = 1, data_dir: Path | None = No
     wall0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="kiosk-soak-") as tmp:
         base = data_dir or Path(tmp)
-        start = time.time() // DAY_S * DAY_S
-        clock = SimClock(start)
-        world = build_world(
-            base,
-            seed,
-            clock=clock,
-            sleep=clock.advance,
-            executor=InlineExecutor(),
-            auto_take=True,
-            per_status=max(8, days * per_day // 20),
-            vault_slots=60,
-        )
+        world, clock = simulated_world(base, seed, per_status=max(8, days * per_day // 20))
         try:
-            return _soak(world, clock, rng, days, per_day, seed, start, wall0)
+            return _soak(world, clock, rng, days, per_day, seed, clock(), wall0)
         finally:
             world.close()
 
@@ -195,7 +184,7 @@ def _soak(
     release_free_heap()
     rss0, journeys = rss_kib(), 0
     ready = [r for r in w.gateway.residents if r.status == "ready_here"]
-    by_status = {s: [r for r in w.gateway.residents if r.status == s] for s in KINDS_STATUSES}
+    by_status = {s: w.residents(s) for s in STATUSES}
     everyone = w.gateway.residents
     for d in range(days):
         midnight = start + d * DAY_S
@@ -226,9 +215,6 @@ def _soak(
     w.reader.start()
     w.sync.drain_once()
     return _figures(w, tally, days, per_day, journeys, rss0, wall0)
-
-
-KINDS_STATUSES = ("ready_here", "never_recorded", "verification", "printing", "waiting_blanko", "ready_elsewhere")
 
 
 def _figures(w: World, tally: Tally, days: int, per_day: int, journeys: int, rss0: int, wall0: float) -> dict[str, Any]:

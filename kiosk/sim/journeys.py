@@ -146,24 +146,31 @@ def parse_duration(text: str) -> float:
     return float(text)
 
 
+def simulated_world(base: Path, seed: int, per_status: int) -> tuple[World, SimClock]:
+    """The kiosk of `kiosk simulate` and `kiosk bench soak`: effects inline, cards taken at once, a vault of
+    60, and one SimClock from midnight UTC today for the flow, the sync worker, retries and the vault."""
+    clock = SimClock(time.time() // DAY_S * DAY_S)
+    world = build_world(
+        base,
+        seed,
+        clock=clock,
+        sleep=clock.advance,
+        executor=InlineExecutor(),
+        auto_take=True,
+        per_status=per_status,
+        vault_slots=60,
+    )
+    return world, clock
+
+
 def run_simulation(journeys: int, seed: int, data_dir: Path | None = None, link_down_s: float = 0.0) -> dict[str, Any]:
     """Run `journeys` scripted visits spread over one simulated day; returns the summary. With
     `link_down_s`, the gateway is unreachable for that long in the middle of the day."""
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="kiosk-sim-") as tmp:
         base = data_dir or Path(tmp)
-        start = time.time() // DAY_S * DAY_S  # midnight UTC today
-        clock = SimClock(start)
-        world = build_world(
-            base,
-            seed,
-            clock=clock,
-            sleep=clock.advance,
-            executor=InlineExecutor(),
-            auto_take=True,
-            per_status=6,
-            vault_slots=60,
-        )
+        world, clock = simulated_world(base, seed, per_status=6)
+        start = clock()
         v = Visitor(world, clock, rng)
         kinds = rng.choices(list(KINDS), weights=list(KINDS.values()), k=journeys)
         by_status = {
