@@ -55,13 +55,20 @@ class PowercutStore(Store):
         self.cross("release.begin")
         return super().begin_release(slot, card_id)  # the vault desk's checkpoint crosses once it is written
 
-    def finish_release(self, release_id: str, outcome: str, *, audit: bool = False) -> None:
-        reconciling = self.cross.context == "start"  # else the vault desk's checkpoints cross around it
+    @contextmanager
+    def _settling(self) -> Iterator[None]:
+        """At start, an outcome written is reconciliation settling an intent: cross around it (else the
+        vault desk's checkpoints cross around it)."""
+        reconciling = self.cross.context == "start"
         if reconciling:
             self.cross("reconcile.settle")
-        super().finish_release(release_id, outcome, audit=audit)
+        yield
         if reconciling:
             self.cross("reconcile.settled")
+
+    def finish_release(self, release_id: str, outcome: str, *, audit: bool = False) -> None:
+        with self._settling():
+            super().finish_release(release_id, outcome, audit=audit)
 
     def consume_ticket(self, ticket_id: str, accepted: Mapping[str, Any], kiosk_id: str) -> bool:
         self.cross("ticket.consume")
@@ -98,12 +105,8 @@ class PowercutStore(Store):
         return super().begin_load(slot, card_id, nik, chip_uid, operator, old_chip_uid, valid_until)
 
     def finish_load(self, load_id: str, outcome: str, *, audit: bool = False) -> None:
-        reconciling = self.cross.context == "start"  # else the vault desk's checkpoints cross around it
-        if reconciling:
-            self.cross("reconcile.settle")
-        super().finish_load(load_id, outcome, audit=audit)
-        if reconciling:
-            self.cross("reconcile.settled")
+        with self._settling():
+            super().finish_load(load_id, outcome, audit=audit)
 
     def journal(
         self, kind: str, data: Mapping[str, Any] | None = None, *, outbox: bool = False, ordering_key: str | None = None
