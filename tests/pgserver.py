@@ -62,7 +62,7 @@ class PgServer:
         with psycopg.connect(
             host=str(self.folder), user=USER, dbname="postgres", autocommit=True, connect_timeout=10
         ) as c:
-            c.execute(sql)  # type: ignore[arg-type]
+            c.execute(sql.encode())
 
     def create_database(self, template: str | None = None) -> str:
         """A new empty database (or a copy of `template`); returns its name."""
