@@ -16,6 +16,8 @@ if [[ "${1:-}" == "--test" ]]; then
   # Tests: a virtual X server for the real Kivy window, and vsmartcard's virtual reader (vpcd) for a
   # real PC/SC stack. vpcd listens on the network: a test dependency only, never on a kiosk image.
   packages+=(xvfb xauth vsmartcard-vpcd systemd prometheus shellcheck)  # unit checks, promtool, shellcheck
+  # the gateway service's tests start their own PostgreSQL in a temporary folder (tests/pgserver.py)
+  packages+=(postgresql)
 fi
 
 missing=()

@@ -5,10 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 echo "== ruff"
-.venv/bin/ruff check kiosk tests
-.venv/bin/ruff format --check kiosk tests
+.venv/bin/ruff check kiosk tests loket_gateway
+.venv/bin/ruff format --check kiosk tests loket_gateway
 echo "== mypy"
-.venv/bin/mypy kiosk tests
+.venv/bin/mypy kiosk tests loket_gateway
 echo "== pytest"
 rm -rf test-artefacts
 mkdir -p test-artefacts
