@@ -46,14 +46,18 @@ def _not_allowed(message: str, allow: tuple[str, ...]) -> Answer:
 
 
 def read_body(environ: dict[str, Any]) -> bytes:
-    """The request body, at most MAX_BODY bytes (RequestInvalid beyond); gunicorn bounds the wait."""
+    """The request body, at most MAX_BODY bytes (RequestInvalid beyond), each read within the socket's
+    deadline (loket_gateway.peer)."""
     stream = environ["wsgi.input"]
     declared = environ.get("CONTENT_LENGTH") or ""
     if declared.isdigit() and int(declared) > MAX_BODY:
         raise RequestInvalid(f"body: larger than {MAX_BODY} bytes")
     chunks, size = [], 0
     while True:
-        chunk = stream.read(min(READ_CHUNK, MAX_BODY + 1 - size))
+        try:
+            chunk = stream.read(min(READ_CHUNK, MAX_BODY + 1 - size))
+        except OSError:  # the socket's deadline (loket_gateway.peer) passed mid-body
+            raise RequestInvalid("body: not received in time") from None
         if not chunk:
             break
         chunks.append(chunk)

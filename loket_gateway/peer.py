@@ -7,6 +7,11 @@ CERT_OPTIONAL against the kiosks' CA (a new kiosk must reach /v1/enrol before it
 `getpeercert()` returns a certificate only when it verified against that CA; this middleware puts its
 common name, the kiosk's ID (loket_gateway.pki), in `environ["loket.peer_cn"]`, or None. Nothing a
 client sends (no header) can set it.
+
+It also puts a deadline on this request's socket (REQUEST_IO_S for each read and write of the body and
+the answer): gunicorn's gthread worker leaves a connection's socket blocking without one. (The TLS
+handshake itself happens before the app is called and is not bounded here: a front with a handshake
+timeout, or the phase-2 deployment's, covers that.)
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 PEER_CN = "loket.peer_cn"
+REQUEST_IO_S = 15.0
 
 
 def common_name(cert: dict[str, Any] | None) -> str | None:
@@ -36,6 +42,8 @@ class PeerIdentity:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         sock = environ.get("gunicorn.socket")
+        if sock is not None:
+            sock.settimeout(REQUEST_IO_S)
         cert = sock.getpeercert() if isinstance(sock, ssl.SSLSocket) else None
         environ[PEER_CN] = common_name(cert)
         return self.app(environ, start_response)

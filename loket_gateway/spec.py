@@ -23,7 +23,7 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from kiosk.gateway import contract
+from kiosk.gateway.contract import SPEC_URI, ContractViolation, operation, spec
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _INTEGER = re.compile(r"-?[0-9]{1,19}")  # within a 64-bit integer; the schema bounds it
@@ -125,23 +125,23 @@ class Operation:
         return body
 
     def check_answer(self, status: int, body: Any, size: int) -> None:
-        """contract.ContractViolation unless this answer is what the contract allows (shape and size)."""
-        op = contract.operation(self.operation_id)
+        """ContractViolation unless this answer is what the contract allows (shape and size)."""
+        op = operation(self.operation_id)
         op.check(status, body)
         if size > op.max_answer_bytes:
-            raise contract.ContractViolation(self.operation_id, status, "$", f"{size} bytes, over the bound")
+            raise ContractViolation(self.operation_id, status, "$", f"{size} bytes, over the bound")
 
 
 def _pointer(*parts: str) -> str:
-    return contract.SPEC_URI + "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+    return SPEC_URI + "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 class Routes:
     """Every operation of the contract, matched by method and path."""
 
     def __init__(self) -> None:
-        doc = contract.spec()
-        registry: Registry[Any] = Registry().with_resource(contract.SPEC_URI, Resource.from_contents(doc, DRAFT202012))
+        doc = spec()
+        registry: Registry[Any] = Registry().with_resource(SPEC_URI, Resource.from_contents(doc, DRAFT202012))
         checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
 
         def validator(*parts: str) -> jsonschema.protocols.Validator:
