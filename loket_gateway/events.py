@@ -33,7 +33,9 @@ class PayloadInvalid(ValueError):
 
 def _text(payload: dict[str, Any], key: str, max_len: int = 64, pattern: re.Pattern[str] | None = None) -> str:
     value = payload.get(key)
-    if not isinstance(value, str) or not 1 <= len(value) <= max_len or (pattern and not pattern.fullmatch(value)):
+    if not isinstance(value, str) or not 1 <= len(value) <= max_len or not value.isprintable():
+        raise PayloadInvalid(f"payload.{key} is missing or malformed")
+    if pattern and not pattern.fullmatch(value):
         raise PayloadInvalid(f"payload.{key} is missing or malformed")
     return value
 

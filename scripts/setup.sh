@@ -42,4 +42,7 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[dev]'
+if [[ "${1:-}" == "--test" ]]; then
+  scripts/schemathesis.sh --install  # schemathesis in its own .venv-st (tests/test_gw_schemathesis.py)
+fi
 echo "setup: ready ($(.venv/bin/kiosk --help | head -n 1))"
