@@ -10,6 +10,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 DEFAULT_DB = "sqlite:///loket-gateway.db"
 
@@ -40,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     token = command("enrolment-token", "print a one-time enrolment token for a new kiosk")
     token.add_argument("kiosk_id")
     token.add_argument("--office", required=True)
+    cards = command("import-cards", "import the office's finished cards and resident statuses from a CSV")
+    cards.add_argument("file", type=Path, help="the CSV (columns: see loket_gateway/cards.py or the README)")
+    cards.add_argument("--photos", type=Path, help="the folder of the recording photos the CSV names")
+    cards.add_argument("--today", type=dt.date.fromisoformat, help="the import's date (default: today)")
     return parser
 
 
@@ -91,8 +96,50 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_cards(gateway: Any, args: argparse.Namespace) -> int:
+    from loket_gateway.cards import CardImport
+
+    if not args.file.is_file():
+        raise UsageError(f"{args.file}: no such file: give the CSV's path")
+    if args.photos is not None and not args.photos.is_dir():
+        raise UsageError(f"--photos {args.photos}: no such folder")
+    report = CardImport(gateway.db, args.today or dt.date.today()).run(args.file, args.photos)
+    for r in report.rejected:
+        print(f"{args.file}: line {r.line}: {r.reason}", file=sys.stderr)
+    print(f"loket-gateway: {report.imported} rows imported, {len(report.rejected)} rejected")
+    return 1 if report.rejected else 0
+
+
+class UsageError(Exception):
+    """Something the person at the terminal can fix: one line, exit 2."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; an error anyone at the terminal can fix is one line naming it, exit 2."""
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except UsageError as exc:
+        print(f"loket-gateway: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # no traceback for a technician: what failed, in one line
+        print(f"loket-gateway: {args.command}: {_one_line(exc)}", file=sys.stderr)
+        return 2
+
+
+def _one_line(exc: Exception) -> str:
+    """An error as one line that says what to check."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from loket_gateway.db import DatabaseUnavailable
+
+    if isinstance(exc, SQLAlchemyError | DatabaseUnavailable):
+        return f"the database failed ({type(exc).__name__}): check --db and run loket-gateway migrate"
+    text = (str(exc).splitlines() or [""])[0][:300]
+    return text if isinstance(exc, ValueError | OSError) else f"{type(exc).__name__}: {text}"
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return _serve(args)
     from loket_gateway.db import Database, migrate
@@ -111,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             key = secrets.token_urlsafe(32)
             gateway.fleet.add_kiosk(args.kiosk_id, args.office, key)
             print(key)
+        elif args.command == "import-cards":
+            return _import_cards(gateway, args)
         else:
             print(gateway.fleet.issue_enrolment_token(args.kiosk_id, args.office))
         return 0

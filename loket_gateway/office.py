@@ -28,6 +28,7 @@ class ResidentRecord:
     card_id: str | None = None
     new_chip_uid: str | None = None
     office_id: str | None = None
+    kiosk_id: str | None = None  # the vault the card is in; None: any kiosk of its office
 
 
 class OfficeData:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, or_, select
 
 from loket_gateway.db import Database
 from loket_gateway.errors import ApiError
@@ -46,7 +46,8 @@ class ResidentDesk:
         )
         with self.db.read() as conn:
             office = kiosk_office(conn, kiosk_id)
-            rows = conn.execute(query.where(r.office_id == office)).all()
+            mine = or_(r.kiosk_id == kiosk_id, r.kiosk_id.is_(None))  # None: any kiosk of the office
+            rows = conn.execute(query.where(and_(r.office_id == office, mine))).all()
         valid_until = (self.today() + dt.timedelta(days=MANIFEST_VALID_DAYS)).isoformat()
         digest = hashlib.sha256(json.dumps([row[0] for row in rows] + [valid_until]).encode()).hexdigest()
         version = int(digest[:12], 16)

@@ -46,7 +46,9 @@ residents = Table(
     Column("card_id", String(ID), unique=True),
     Column("new_chip_uid", String(20)),
     Column("office_id", String(ID)),
+    Column("kiosk_id", String(ID)),  # the vault the card is in; None: any kiosk of its office (phase 1)
     Index("ix_residents_status_office", "status", "office_id"),
+    Index("ix_residents_kiosk", "kiosk_id"),
 )
 
 card_photos = Table(
