@@ -18,7 +18,7 @@ from http import HTTPStatus
 from typing import Any
 
 from kiosk.gateway.contract import ContractViolation
-from loket_gateway import metrics
+from loket_gateway import metrics, queue
 from loket_gateway.db import DatabaseUnavailable
 from loket_gateway.errors import ApiError
 from loket_gateway.gateway import Gateway
@@ -95,6 +95,8 @@ class GatewayApp:
         path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
         if path in ("/healthz", "/metrics", "/fleet"):
             return self._admin(method, path)
+        if path == queue.PATH:
+            return self._queue(method, environ)
         try:
             op, path_params = self.routes.match(method, path)
         except NoRoute as exc:
@@ -124,6 +126,19 @@ class GatewayApp:
         except DatabaseUnavailable as exc:
             log.warning("%s: %s", op.operation_id, exc)
             return 503, {"error": "unavailable", "message": "the gateway's database is unavailable: retry later"}
+
+    def _queue(self, method: str, environ: dict[str, Any]) -> Answer:
+        """The queue system's issuing endpoint (loket_gateway.queue), outside the kiosk contract."""
+        if method != "POST":
+            return _not_allowed(f"{queue.PATH} answers POST only", ("POST",))
+        try:
+            return _json(200, queue.issue(self.gateway, environ, read_body(environ)), "issueTicket")
+        except ApiError as exc:
+            return _error(exc.status, exc.code, exc.message, "issueTicket")
+        except RequestInvalid as exc:
+            return _error(400, "bad_request", str(exc), "issueTicket")
+        except DatabaseUnavailable:
+            return _error(503, "unavailable", "the gateway's database is unavailable: retry later", "issueTicket")
 
     def _authenticate(self, environ: dict[str, Any]) -> str:
         """The kiosk this request is from: its API key, and behind mutual TLS its certificate too."""

@@ -1,5 +1,6 @@
 """The `loket-gateway` command: migrate a database, serve the contract, register kiosks and enrolment
-tokens. The database is `--db URL` (sqlite:///file or postgresql://...), else $LOKET_GATEWAY_DB, else a
+tokens, and the office's commands (loket_gateway.commands: import-cards, ticket, ticket-keys,
+queue-client-add, seed). The database is `--db URL` (sqlite:///file or postgresql://...), else $LOKET_GATEWAY_DB, else a
 SQLite file in the working folder."""
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+
+from loket_gateway.commands import COMMANDS, add_arguments
+from loket_gateway.errors import UsageError
 
 DEFAULT_DB = "sqlite:///loket-gateway.db"
 
@@ -41,10 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     token = command("enrolment-token", "print a one-time enrolment token for a new kiosk")
     token.add_argument("kiosk_id")
     token.add_argument("--office", required=True)
-    cards = command("import-cards", "import the office's finished cards and resident statuses from a CSV")
-    cards.add_argument("file", type=Path, help="the CSV (columns: see loket_gateway/cards.py or the README)")
-    cards.add_argument("--photos", type=Path, help="the folder of the recording photos the CSV names")
-    cards.add_argument("--today", type=dt.date.fromisoformat, help="the import's date (default: today)")
+    add_arguments(command)
     return parser
 
 
@@ -96,24 +96,6 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import_cards(gateway: Any, args: argparse.Namespace) -> int:
-    from loket_gateway.cards import CardImport
-
-    if not args.file.is_file():
-        raise UsageError(f"{args.file}: no such file: give the CSV's path")
-    if args.photos is not None and not args.photos.is_dir():
-        raise UsageError(f"--photos {args.photos}: no such folder")
-    report = CardImport(gateway.db, args.today or dt.date.today()).run(args.file, args.photos)
-    for r in report.rejected:
-        print(f"{args.file}: line {r.line}: {r.reason}", file=sys.stderr)
-    print(f"loket-gateway: {report.imported} rows imported, {len(report.rejected)} rejected")
-    return 1 if report.rejected else 0
-
-
-class UsageError(Exception):
-    """Something the person at the terminal can fix: one line, exit 2."""
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run one command; an error anyone at the terminal can fix is one line naming it, exit 2."""
     args = _parser().parse_args(argv)
@@ -158,8 +140,8 @@ def _run(args: argparse.Namespace) -> int:
             key = secrets.token_urlsafe(32)
             gateway.fleet.add_kiosk(args.kiosk_id, args.office, key)
             print(key)
-        elif args.command == "import-cards":
-            return _import_cards(gateway, args)
+        elif args.command in COMMANDS:
+            return COMMANDS[args.command](gateway, args)
         else:
             print(gateway.fleet.issue_enrolment_token(args.kiosk_id, args.office))
         return 0

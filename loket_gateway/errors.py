@@ -11,6 +11,10 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+class UsageError(Exception):
+    """Something the person at the terminal can fix (a command's argument): one line, exit 2."""
+
+
 def mask_nik(nik: str) -> str:
     """A NIK as logs may show it: all but the last four digits hidden."""
     return "*" * max(0, len(nik) - 4) + nik[-4:]

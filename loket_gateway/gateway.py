@@ -25,11 +25,11 @@ class Gateway:
         self.db = db
         self.fixed_today = today
         self.office = OfficeData(db)
-        self.residents = ResidentDesk(db, self.today)
+        self.issuer = TicketIssuer(db)
+        self.residents = ResidentDesk(db, self.today, self.issuer.public_keys)
         self.bookings = BookingDesk(db)
         self.events = EventLedger(db, self.today)
         self.anchors = AnchorBook(db)
-        self.issuer = TicketIssuer(db)
         self.fleet = Fleet(db, self.issuer, self.anchors)
 
     def today(self) -> dt.date:

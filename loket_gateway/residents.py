@@ -31,12 +31,16 @@ def kiosk_office(conn: Connection, kiosk_id: str) -> str:
 class ResidentDesk:
     """Manifest, lookup, chip resolution and ticket consumption, answered from the database."""
 
-    def __init__(self, db: Database, today: Callable[[], dt.date]) -> None:
-        self.db, self.today = db, today
+    def __init__(
+        self, db: Database, today: Callable[[], dt.date], ticket_keys: Callable[[Connection], dict[str, str]]
+    ) -> None:
+        """`ticket_keys`: the queue system's verifying keys, sent with every full manifest."""
+        self.db, self.today, self.ticket_keys = db, today, ticket_keys
 
     def manifest(self, kiosk_id: str, since_version: int | None = None) -> dict[str, Any]:
-        """The kiosk's cards, each valid for MANIFEST_VALID_DAYS from today; with `since_version` equal to
-        the current version only {"unchanged": true} comes back."""
+        """The kiosk's cards (those put in its vault, and its office's not assigned to a kiosk), each valid
+        for MANIFEST_VALID_DAYS from today, and the ticket keys; with `since_version` equal to the current
+        version only {"unchanged": true} comes back."""
         r = residents.c
         query = (
             select(r.card_id, r.nik, r.new_chip_uid, r.district, r.since, r.old_chip_uid, card_photos.c.photo)
@@ -48,8 +52,10 @@ class ResidentDesk:
             office = kiosk_office(conn, kiosk_id)
             mine = or_(r.kiosk_id == kiosk_id, r.kiosk_id.is_(None))  # None: any kiosk of the office
             rows = conn.execute(query.where(and_(r.office_id == office, mine))).all()
+            keys = self.ticket_keys(conn)
         valid_until = (self.today() + dt.timedelta(days=MANIFEST_VALID_DAYS)).isoformat()
-        digest = hashlib.sha256(json.dumps([row[0] for row in rows] + [valid_until]).encode()).hexdigest()
+        # a rotated or retired ticket key changes the version too: kiosks polling with it then fetch the keys
+        digest = hashlib.sha256(json.dumps([[row[0] for row in rows], valid_until, keys]).encode()).hexdigest()
         version = int(digest[:12], 16)
         answer: dict[str, Any] = {"kiosk_id": kiosk_id, "office_id": office, "version": version, "cards": []}
         if since_version == version:
@@ -68,6 +74,8 @@ class ResidentDesk:
             }
             for row in rows
         ]
+        if keys:
+            answer["ticket_keys"] = keys
         return answer
 
     def lookup(self, kiosk_id: str, nik: str) -> dict[str, Any]:

@@ -185,4 +185,12 @@ ticket_keys = Table(
     Column("public_key", String(64), nullable=False),
     Column("created", Float, nullable=False),
     Column("retired", Float),
+    Column("signs_from", Float),  # published from `created`, signs from here (None: at once)
+)
+
+queue_clients = Table(
+    "queue_clients",
+    metadata,
+    Column("name", String(ID), primary_key=True),
+    Column("api_key_sha256", String(64), nullable=False),
 )

@@ -30,7 +30,7 @@ def test_migrations_build_exactly_the_tables_and_run_again_as_a_no_op(db_url):
     db = Database(db_url)
     migrate(db)  # the fixture migrated already: a second run changes nothing
     current, head = schema_state(db)
-    assert current == head == "0002"
+    assert current == head == "0003"
     with db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     db.dispose()
