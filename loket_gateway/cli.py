@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--client-ca", type=Path, help="mutual TLS: kiosk certificates must come from this CA")
     serve.add_argument("--ca-key", type=Path, help="the client CA's key: enrolment signs kiosk certificates")
     serve.add_argument("--today", type=dt.date.fromisoformat, help="fix the gateway's date (demo, tests)")
+    serve.add_argument("--handshake-timeout", type=float, default=10.0, help="seconds for a TLS handshake (10)")
     serve.add_argument("--no-check-answers", action="store_true", help="skip checking answers against the spec")
     kiosk = command("kiosk-add", "register a kiosk and print its new API key")
     kiosk.add_argument("kiosk_id")
@@ -58,6 +59,9 @@ def _listen(text: str) -> tuple[str, int]:
 def _serve(args: argparse.Namespace) -> int:
     if (args.tls_cert is None) != (args.tls_key is None):
         print("loket-gateway: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    if not 0.1 <= args.handshake_timeout <= 120:
+        print("loket-gateway: --handshake-timeout: give 0.1 to 120 seconds", file=sys.stderr)
         return 2
     if args.client_ca is not None and args.tls_cert is None:
         print("loket-gateway: --client-ca needs TLS (--tls-cert, --tls-key)", file=sys.stderr)
@@ -91,6 +95,7 @@ def _serve(args: argparse.Namespace) -> int:
         args.ca_key,
         args.today,
         not args.no_check_answers,
+        args.handshake_timeout,
     )
     GatewayServer(options).run()
     return 0

@@ -10,8 +10,7 @@ client sends (no header) can set it.
 
 It also puts a deadline on this request's socket (REQUEST_IO_S for each read and write of the body and
 the answer): gunicorn's gthread worker leaves a connection's socket blocking without one. (The TLS
-handshake itself happens before the app is called and is not bounded here: a front with a handshake
-timeout, or the phase-2 deployment's, covers that.)
+handshake happens before the app is called: loket_gateway.server.HandshakeDeadline bounds it.)
 """
 
 from __future__ import annotations

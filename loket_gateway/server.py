@@ -5,7 +5,8 @@ client for a certificate from that CA (CERT_OPTIONAL: a new kiosk enrols before 
 refuses every other operation without it). The verified certificate reaches the app through the socket
 gunicorn hands it (loket_gateway.peer). Each worker opens its own database engine after the fork.
 
-Bounds: gunicorn's request line and header limits, the app's body limit (loket_gateway.app.MAX_BODY),
+Bounds: a deadline on the TLS handshake and the request's head (HandshakeDeadline), gunicorn's request
+line and header limits, the app's body limit (loket_gateway.app.MAX_BODY),
 a worker timeout, keep-alive, and the database's connect, lock and statement timeouts (loket_gateway.db).
 """
 
@@ -15,7 +16,7 @@ import datetime as dt
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from gunicorn.app.base import BaseApplication
 
@@ -41,6 +42,7 @@ class ServeOptions:
     ca_key: Path | None = None  # the client CA's key: enrolment then signs kiosk certificates
     today: dt.date | None = None
     check_answers: bool = True
+    handshake_s: float = 10.0  # the TLS handshake and the request's head, per connection
 
 
 def build_app(options: ServeOptions) -> WsgiApp:
@@ -52,10 +54,30 @@ def build_app(options: ServeOptions) -> WsgiApp:
     return PeerIdentity(app)
 
 
-def _tls_context(config: Any, default_factory: Any) -> ssl.SSLContext:
-    context: ssl.SSLContext = default_factory()
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
+class HandshakeDeadline(ssl.SSLContext):
+    """An SSLContext whose every accepted socket gets a deadline before it is wrapped: gunicorn's gthread
+    worker then runs the TLS handshake (and reads the request's head) on a socket that times out, so a
+    client that connects and says nothing holds a worker thread for `handshake_s` at most, not forever."""
+
+    handshake_s: float = 10.0
+
+    def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> Any:
+        sock.settimeout(self.handshake_s)
+        return super().wrap_socket(sock, *args, **kwargs)
+
+
+def tls_context_factory(handshake_s: float) -> Any:
+    """gunicorn's `ssl_context` hook: its default context, TLS 1.2 at least, with a handshake deadline."""
+
+    def make(config: Any, default_factory: Any) -> ssl.SSLContext:
+        context: ssl.SSLContext = default_factory()
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.__class__ = HandshakeDeadline  # the same object, its wrap_socket bounded
+        bounded = cast(HandshakeDeadline, context)
+        bounded.handshake_s = handshake_s
+        return bounded
+
+    return make
 
 
 def _child_exit(server: Any, worker: Any) -> None:
@@ -91,7 +113,8 @@ class GatewayServer(BaseApplication):
             "errorlog": "-",
         }
         if o.tls_cert is not None:
-            settings.update(certfile=str(o.tls_cert), keyfile=str(o.tls_key), ssl_context=_tls_context)
+            context = tls_context_factory(o.handshake_s)
+            settings.update(certfile=str(o.tls_cert), keyfile=str(o.tls_key), ssl_context=context)
             if o.client_ca is not None:
                 settings.update(ca_certs=str(o.client_ca), cert_reqs=ssl.CERT_OPTIONAL)
         for key, value in settings.items():

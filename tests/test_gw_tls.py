@@ -4,6 +4,9 @@ operation wants the kiosk's own certificate, its common name the kiosk's ID."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -36,6 +39,8 @@ def tls_server(tmp_path_factory):
         str(ca.cert),
         "--ca-key",
         str(ca.key),
+        "--handshake-timeout",
+        "1.5",
     ]
     with served(url, folder / "serve.log", *tls, ca=ca.cert) as base:
         yield base, gw, ca, folder
@@ -89,3 +94,21 @@ def test_a_certificate_from_another_ca_fails_the_handshake(tls_server, tmp_path:
     with pytest.raises(GatewayUnavailable):
         client.offices()
     client.close()
+
+
+def test_a_client_that_starts_the_handshake_and_stalls_is_dropped_in_time(tls_server):
+    """gunicorn defers a connection that sends nothing; one that sends the first bytes of a ClientHello
+    and stops used to hold a worker thread in the handshake for ever (HandshakeDeadline: 1.5 s here)."""
+    base, _, ca, folder = tls_server
+    host, port = base.removeprefix("https://").split(":")
+    silent = socket.create_connection((host, int(port)), timeout=10)
+    silent.sendall(b"\x16\x03\x01")  # a TLS record header, then nothing
+    started = time.monotonic()
+    own = issue(ca, folder / "own2", KIOSK)
+    meanwhile = GatewayClient(base, KIOSK, KEY, ca_file=ca.cert, client_cert=(own.cert, own.key), retries=0)
+    assert meanwhile.offices()  # the silent one holds one thread, not the worker
+    meanwhile.close()
+    with contextlib.suppress(ConnectionResetError):  # closed by the server, not by our own 10 s timeout
+        assert silent.recv(1) == b""
+    assert time.monotonic() - started < 5
+    silent.close()
