@@ -70,6 +70,19 @@ class PgServer:
         self.admin(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
         return name
 
+    def client(self, tool: str, *args: str) -> None:
+        """A client program (pg_dump, pg_restore, psql) against this server as USER, within TIMEOUT_S."""
+        cmd = [str(self.bin / tool), "-h", str(self.folder), "-U", USER, *args]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=TIMEOUT_S)
+
+    def dump(self, dbname: str, file: Path) -> None:
+        """pg_dump in the custom format (what docs/gateway-deployment.md's nightly backup makes)."""
+        self.client("pg_dump", "--format=custom", "--file", str(file), dbname)
+
+    def restore(self, file: Path, dbname: str) -> None:
+        """pg_restore into an empty database, stopping at the first error."""
+        self.client("pg_restore", "--exit-on-error", "--no-owner", "--dbname", dbname, str(file))
+
     def stop(self) -> None:
         try:
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
