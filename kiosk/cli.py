@@ -299,7 +299,7 @@ def _add_technician_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
 
     from kiosk.bench import add_bench_parsers
 
-    bench = sub.add_parser("bench", help="benchmarks: qr, faces, ocr, outbox, ui, fuzz, powercut, soak")
+    bench = sub.add_parser("bench", help="benchmarks: qr, faces, ocr, outbox, ui, fuzz, powercut, soak, liveness")
     add_bench_parsers(bench)
     bench.set_defaults(func=cmd_bench)
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from cryptography.exceptions import InvalidTag
 
+from kiosk.bench.face_render import FaceRenderer
 from kiosk.identity.dlibface import DlibFaces
 from kiosk.identity.face_check import PROMPTS, LiveFaceVerifier
 from kiosk.identity.liveness import Action, LivenessSettings
@@ -21,7 +22,6 @@ from kiosk.identity.templates import Templates
 from kiosk.store import Store
 from kiosk.store.sealed import Sealer
 from tests.conftest import shared_file
-from tests.face_render import FaceRenderer
 
 CARD = "C-0001"
 

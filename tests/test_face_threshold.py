@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from kiosk.bench.face_render import FaceRenderer
 from kiosk.config import load_config
 from kiosk.config.model import KioskConfig
 from kiosk.health import Health
@@ -23,7 +24,6 @@ from kiosk.runner.parts import build_parts
 from kiosk.store import Store
 from kiosk.store.sealed import Sealer
 from tests.conftest import shared_file
-from tests.face_render import FaceRenderer
 from tests.test_config import GOOD, write
 from tests.test_face_check import CARD, Resident
 

@@ -12,10 +12,10 @@ import cv2
 import numpy as np
 import pytest
 
+from kiosk.bench.face_render import FPS, FaceRenderer
 from kiosk.identity.dlibface import DlibFaces
 from kiosk.identity.liveness import Action, ChallengeRun, Outcome, new_challenge
 from tests.conftest import shared_file
-from tests.face_render import FPS, FaceRenderer
 
 # frontal photos of four different people in ../shared/data/faces (identities.csv)
 PHOTOS = ["img1.jpg", "img3.jpg", "img20.jpg", "img9.jpg"]
@@ -57,6 +57,8 @@ def test_challenges_are_random_orders_of_all_three_actions() -> None:
     assert len(seen) == 6, "every order turns up"
 
 
+# img1's rendered blink reads 0.69-0.76 of its open EAR, at or above the 0.75 bound calibrated on real
+# footage (real blinks reach 0.35-0.6: kiosk bench liveness): there the renderer, not the rule, is off
 @pytest.mark.parametrize("photo", PHOTOS)
 def test_doing_the_asked_challenge_passes(faces: DlibFaces, renderers: dict[str, FaceRenderer], photo: str) -> None:
     rng = random.Random(photo)
@@ -74,14 +76,41 @@ def test_doing_a_different_challenge_fails(faces: DlibFaces, renderers: dict[str
         assert run.outcome == Outcome.FAILED, (photo, asked, done)
 
 
-def test_turning_the_wrong_way_fails_at_once(faces: DlibFaces, renderers: dict[str, FaceRenderer]) -> None:
-    r = renderers[PHOTOS[0]]
-    run = judge(
-        faces,
-        (Action.TURN_LEFT, Action.BLINK_TWICE, Action.TURN_RIGHT),
-        r.perform((Action.TURN_RIGHT,), random.Random(1)),
-    )
+def test_a_deliberate_turn_the_wrong_way_is_coached_once_then_fails() -> None:
+    """A glance or a talker's sway never fails a step; a large turn the other way, held, from facing the
+    camera, is told the way once; a second one fails the run."""
+    face = _template_landmarks()
+    run = ChallengeRun((Action.TURN_LEFT, Action.BLINK_TWICE, Action.TURN_RIGHT))
+    t = 0.0
+
+    def hold(yaws: list[float]) -> None:
+        nonlocal t
+        for yaw in yaws:
+            run.feed(_nose_to(face, yaw), t)
+            t += 0.1
+
+    hold([0.0] * 5)
+    hold([-0.1, -0.2, -0.25, -0.25, -0.2, -0.1, 0.0, 0.0])  # a glance the wrong way, under the bound
+    assert run.outcome == Outcome.RUNNING and run.hint == ""
+    wrong = [-0.1, -0.2, -0.3, *[-0.36] * 12, -0.2, -0.1, 0.0, 0.0]  # far, and held over a second
+    hold(wrong)
+    assert run.outcome == Outcome.RUNNING and run.hint == "other_way", "told the way once"
+    hold(wrong)
     assert (run.outcome, run.reason) == (Outcome.FAILED, "wrong_action:direction")
+
+
+def _nose_to(points: np.ndarray, yaw: float) -> np.ndarray:
+    """Landmarks whose nose tip sits `yaw` face widths off the jaw's middle (Pose.yaw's measure)."""
+    from kiosk.identity.liveness import JAW_LEFT, JAW_RIGHT, NOSE_TIP
+
+    moved = points.copy()
+    left, right = points[JAW_LEFT], points[JAW_RIGHT]
+    width = float(np.linalg.norm(left - right))
+    axis = (left - right) / width
+    moved[NOSE_TIP] = (
+        (left + right) / 2 + axis * yaw * width + (points[NOSE_TIP] - (left + right) / 2) @ np.array([[0, 0], [0, 1]])
+    )
+    return moved
 
 
 @pytest.mark.parametrize("photo", PHOTOS)

@@ -36,6 +36,10 @@ def add_bench_parsers(bench: argparse.ArgumentParser) -> None:
     ui.add_argument("--english", type=float, default=0.0, help="share of residents who switch to English (0-1)")
     ui.add_argument("--tracemalloc", action="store_true", help="also list the allocation sites that grew (slow)")
     ui.add_argument("--json", action="store_true")
+    live = sub.add_parser("liveness", help="the liveness challenge on labelled face clips (BPCER, APCER, blinks)")
+    live.add_argument("folder", type=Path, help="a folder with clips.csv and the clips it lists")
+    live.add_argument("--seed", type=int, default=1, help="seed of the rendered people and attacks (default 1)")
+    live.add_argument("--json", action="store_true")
     soak = sub.add_parser("soak", help="a simulated week, link flapping, hardware faults: memory, fds, events")
     soak.add_argument("--days", type=int, default=7, help="simulated days (default 7)")
     soak.add_argument("--per-day", type=int, default=300, help="journeys a day (default 300)")
@@ -154,6 +158,15 @@ def run_bench(args: argparse.Namespace) -> int:
         result = soak.run(args.days, args.per_day, args.seed)
         print(json.dumps(result, sort_keys=False) if args.json else soak.report(result))
         return 0 if soak.held(result) else 1
+    if args.bench == "liveness":
+        from kiosk.bench import clips, liveness
+
+        try:
+            result = liveness.run(args.folder, args.seed)
+        except clips.ClipError as exc:
+            raise SystemExit(f"kiosk bench liveness: {exc}") from None
+        print(json.dumps(result, sort_keys=False) if args.json else liveness.report(result))
+        return 0
     if args.bench == "qr":
         from kiosk.bench import qr
 

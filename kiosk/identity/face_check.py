@@ -1,10 +1,10 @@
 """The real face check: guide the resident into view, run a random liveness challenge on the live
 frames, and compare the best frontal frames with the card's enrolment template.
 
-Frames come from the kiosk's camera loop (the frame on screen); none is stored. Tracking runs on a
-reduced frame (dlib HOG at `track_side`, no upsampling: the resident stands close), the embedding on
-the full frame. The result carries the distance and, on failure, why; the journal gets those, never
-pixels.
+Frames come from the kiosk's camera loop (the frame on screen); none is stored. The face is followed
+by kiosk.identity.tracking (detection at the scale the face's size needs, the correlation tracker
+through a turn), the landmarks fitted in its box, the embedding computed on the full frame. The result
+carries the distance and, on failure, why; the journal gets those, never pixels.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from kiosk.i18n import N_
 from kiosk.identity.dlibface import Box, DlibFaces
 from kiosk.identity.face import FaceResult, Prompt, silent
 from kiosk.identity.liveness import Action, ChallengeRun, LivenessSettings, Outcome, Pose, new_challenge
+from kiosk.identity.tracking import FaceTracker, TrackSettings
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +32,14 @@ PROMPTS = {
     Action.TURN_LEFT.value: N_("Slowly turn your head to your left, then back."),
     Action.TURN_RIGHT.value: N_("Slowly turn your head to your right, then back."),
     "hold": N_("Hold still…"),
+    "further": N_("A little further."),
+    "front": N_("Now look straight at the camera."),
+    "other_way": N_("Not that way: turn your head to the other side."),
 }
-MIN_FACE_SHARE = 0.16  # the face's width as a share of the frame's: smaller is too far away
+MIN_FACE_PX = 90  # narrower (full-frame pixels), the landmarks are too coarse for blinks: come closer
 MIN_BRIGHTNESS = 60  # mean grey level of the face
 BEST_FRAMES = 3
+Frontal = tuple[float, np.ndarray, Box]  # a frontal frame to embed: (sharpness, frame, box)
 
 
 class LiveFaceVerifier:
@@ -45,14 +50,16 @@ class LiveFaceVerifier:
         faces: DlibFaces,
         liveness: LivenessSettings | None = None,
         timeout_s: float = 45.0,
-        track_side: int = 480,
+        track: TrackSettings | None = None,
         challenge: Callable[[], tuple[Action, ...]] = new_challenge,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.faces = faces
         self.liveness = liveness or LivenessSettings()
         self.timeout_s = timeout_s
-        self.track_side = track_side
+        self.track = track or TrackSettings()
         self.challenge = challenge
+        self.clock = clock  # a benchmark playing a clip passes the clip's own time
         self.frames: Callable[[], np.ndarray | None] = lambda: None
         self.templates: Callable[[str], np.ndarray | None] = lambda card_id: None
         self.enrol = faces.enrol
@@ -63,10 +70,11 @@ class LiveFaceVerifier:
         self.frames, self.templates = frames, templates
         return self
 
-    def _next_frame(self, last: int | None, deadline: float) -> np.ndarray | None:
-        while time.monotonic() < deadline:
+    def _next_frame(self, last: np.ndarray | None, deadline: float) -> np.ndarray | None:
+        """The next frame that is not `last` (held, not its id: a freed frame's id is reused by the next)."""
+        while self.clock() < deadline:
             frame = self.frames()
-            if frame is not None and id(frame) != last:
+            if frame is not None and frame is not last:
                 return frame
             time.sleep(0.01)
         return None
@@ -76,31 +84,19 @@ class LiveFaceVerifier:
         if template is None:
             return FaceResult(False, False, 1.0, "no_template")
         run = ChallengeRun(self.challenge(), self.liveness)
-        deadline = time.monotonic() + self.timeout_s
-        best: list[tuple[float, np.ndarray, Box]] = []  # (sharpness, frame, box) of frontal frames
-        said, last = "", None
-        t0 = time.monotonic()
+        tracker = FaceTracker(self.faces, self.track)
+        t0 = self.clock()
+        deadline = t0 + self.timeout_s
+        best: list[Frontal] = []
+        said, last_frame = "", None
         while run.outcome == Outcome.RUNNING:
-            frame = self._next_frame(last, deadline)
+            frame = self._next_frame(last_frame, deadline)
             if frame is None:
                 run.outcome, run.reason = Outcome.FAILED, run.reason or "timeout"
                 break
-            last = id(frame)
-            rgb = self.faces.rgb(frame)
-            boxes = self.faces.detect(rgb, side=self.track_side, upsample=0)
-            if not boxes:
-                key = "look"
-            elif boxes[0].width < MIN_FACE_SHARE * frame.shape[1]:
-                key = "closer"
-            elif _brightness(frame, boxes[0]) < MIN_BRIGHTNESS:
-                key = "dark"
-            else:
-                points = self.faces.landmarks(rgb, boxes[0])
-                run.feed(points, time.monotonic() - t0)
-                key = run.action.value if run.action else "hold"
-                if abs(Pose.of(points).yaw) < self.liveness.reference_yaw:
-                    best = sorted([*best, (_sharpness(frame, boxes[0]), frame, boxes[0])], key=lambda b: -b[0])
-                    best = best[:BEST_FRAMES]
+            last_frame = frame
+            key = self._look(frame, tracker, run, self.clock() - t0, best)
+            best = sorted(best, key=lambda b: -b[0])[:BEST_FRAMES]
             if key != said:
                 prompt(PROMPTS[key])
                 said = key
@@ -113,6 +109,28 @@ class LiveFaceVerifier:
         reason = "" if match and live else ("liveness:" + run.reason if not live else "mismatch")
         log.info("face check of card %s: distance %.3f, live %s %s", card_id, distance, live, reason)
         return FaceResult(match, live, distance, reason)
+
+    def _look(self, frame: np.ndarray, tracker: FaceTracker, run: ChallengeRun, t: float, best: list[Frontal]) -> str:
+        """One frame through tracking, the gates and the challenge; the prompt's key for now. A frontal,
+        detected frame is added to `best`."""
+        rgb = self.faces.rgb(frame)
+        seen = tracker.find(rgb, t)
+        if seen is None:
+            run.lost(t)
+            return "look"
+        if seen.box.width < MIN_FACE_PX:
+            run.lost(t)
+            return "closer"
+        if _brightness(frame, seen.box) < MIN_BRIGHTNESS:
+            run.lost(t)
+            return "dark"
+        points = self.faces.landmarks(rgb, seen.box)
+        run.feed(points, t)
+        if seen.detected and abs(Pose.of(points).yaw) < self.liveness.reference_yaw:
+            best.append((_sharpness(frame, seen.box), frame, seen.box))
+        if run.hint:
+            return run.hint
+        return run.action.value if run.action else "hold"
 
 
 def _crop(frame: np.ndarray, box: Box) -> np.ndarray:

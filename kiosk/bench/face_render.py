@@ -3,7 +3,8 @@
 - A head turn: each of dlib's 68 landmarks gets a depth from a generic face profile (the nose tip well in
   front of the eyes, the jaw's ends far behind), the points are rotated about the vertical axis, and the
   photo is warped piecewise-affinely onto them. The nose moves against the cheeks as on a real head.
-- A blink: the eye openings are painted over with the skin below them and a lash line.
+- A blink: the upper lids' landmarks slid down onto the lower ones and the photo warped onto them; dlib
+  reads such an eye at 0.5-0.7 of its open EAR, a shallower dip than a real blink's 0.4-0.5.
 - A held print: the whole photo moved, scaled, rotated in-plane and tilted in perspective (up to 35
   degrees about the vertical axis), as a hand would hold a photo in front of the camera.
 """
@@ -130,10 +131,12 @@ class FaceRenderer:
         for action in actions:
             if action == Action.BLINK_TWICE:
                 for closed in [False, True, True, True, False, False, False, True, True, True, False, False, False]:
-                    yield self.frame(rng.uniform(-0.5, 0.5), eyes_closed=closed)
+                    sway = rng.uniform(-0.5, 0.5)  # none while shut: warped half a degree, some lids read open
+                    yield self.frame(0.0 if closed else sway, eyes_closed=closed)
             else:
                 sign = 1 if action == Action.TURN_LEFT else -1
-                for deg in [6, 12, 18, 24, 26, 26, 26, 18, 10, 3, 0, 0]:
+                # held at 22 degrees: warped further, some photos' landmarks stop following the turn
+                for deg in [6, 12, 16, 20, 22, 22, 22, 22, 20, 16, 10, 3, 0, 0]:
                     yield self.frame(sign * deg)
 
     def held_print(self, frames: int, rng: random.Random, picture: np.ndarray | None = None) -> Iterator[np.ndarray]:
@@ -155,6 +158,27 @@ class FaceRenderer:
             out = background.copy()
             out[mask > 0] = frame[mask > 0]
             yield cv2.GaussianBlur(out, (3, 3), 0)
+
+
+def filmed_print(held: Iterator[np.ndarray], rng: random.Random) -> Iterator[np.ndarray]:
+    """A held print as a camera films it: glare that stays where the light is while the print moves, motion
+    blur, sensor noise, lower contrast and JPEG compression."""
+    glare_x, glare_y = rng.uniform(0.3, 0.7), rng.uniform(0.2, 0.5)
+    for frame in held:
+        h, w = frame.shape[:2]
+        out = frame.astype(np.float32) * rng.uniform(0.75, 0.9) + rng.uniform(10, 30)
+        yy, xx = np.mgrid[0:h, 0:w]
+        spot = np.exp(-(((xx - glare_x * w) / (0.18 * w)) ** 2 + ((yy - glare_y * h) / (0.12 * h)) ** 2))
+        out += (120 * spot)[..., None]
+        length = rng.choice((1, 3, 5))
+        if length > 1:
+            kernel = np.zeros((length, length), np.float32)
+            kernel[length // 2, :] = 1.0 / length
+            out = np.asarray(cv2.filter2D(out, -1, kernel), np.float32)
+        out += np.random.default_rng(rng.randrange(1 << 30)).normal(0, 4, out.shape)
+        ok, jpeg = cv2.imencode(".jpg", np.clip(out, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 70])
+        decoded = cv2.imdecode(jpeg, cv2.IMREAD_COLOR) if ok else None
+        yield frame if decoded is None else decoded
 
 
 def _plane_pose(
