@@ -159,7 +159,11 @@ def run_bench(args: argparse.Namespace) -> int:
         print(json.dumps(result, sort_keys=False) if args.json else soak.report(result))
         return 0 if soak.held(result) else 1
     if args.bench == "liveness":
+        import logging
+
         from kiosk.bench import clips, liveness
+
+        logging.getLogger("kiosk.identity").setLevel(logging.WARNING)  # one line per face check otherwise
 
         try:
             result = liveness.run(args.folder, args.seed)
