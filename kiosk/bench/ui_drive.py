@@ -13,11 +13,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.flow import events as ev
 from kiosk.flow.model import Session, Step
+from kiosk.hardware.backlight import SimBacklight
 from kiosk.hardware.camera import Face, HeldTicket, Nothing, PrintedCard
 from kiosk.identity.ticket import Service
 from kiosk.ops.memory import release_free_heap, rss_kib
 from kiosk.sim.journeys import SimClock
 from kiosk.sim.seed import Resident
+from kiosk.sim.speaker import RecordingSpeaker
 from kiosk.sim.world import World
 
 if TYPE_CHECKING:  # Kivy is imported inside functions, once its environment is set (ui_child's prepare_kivy)
@@ -224,12 +226,18 @@ class Walker:
         return least
 
     def forget_sim_records(self) -> None:
-        """The simulators keep what they did for tests to inspect (slips printed, lights, gates, requests);
-        real parts and a remote gateway keep none of it in the kiosk's process, so neither does this."""
+        """The simulators keep what they did for tests to inspect (slips printed, lights, gates, requests,
+        prompts said, backlight levels); real parts and a remote gateway keep none of it in the kiosk's
+        process, so neither does this."""
         self.w.printer.printed.clear()
         self.w.indicators.history.clear()
         self.w.vault.history.clear()
         self.w.gateway.access_log.clear()
+        parts = self.w.kiosk.parts
+        if isinstance(parts.speaker, RecordingSpeaker):  # every prompt said: several a journey
+            parts.speaker.clear()
+        if isinstance(parts.backlight, SimBacklight):  # every level set: at least one a simulated minute
+            parts.backlight.levels[:-1] = []
 
 
 def plan(journeys: int, seed: int) -> list[str]:
