@@ -27,7 +27,7 @@ from kiosk.flow.rules import offers_cancel, slip_for
 from kiosk.hardware.printer import PrinterState
 from kiosk.health import Health
 from kiosk.lockdown import KIOSK, Lockdown, WindowGuard, chosen
-from kiosk.ops.memory import release_free_heap
+from kiosk.ops.memory import bound_heap, release_free_heap
 from kiosk.runner import Kiosk, Parts, StatusSnapshot
 from kiosk.screens.idle import IdleScreen
 from kiosk.screens.look import look
@@ -100,6 +100,7 @@ class KioskApp(App):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        bound_heap()  # a kiosk runs for months: camera frames must not settle in its heap (kiosk.ops.memory)
         # the ways out of the app (kiosk.lockdown): none but the service manager's unless the demo chose
         self.guard = WindowGuard(chosen() if lockdown is None else lockdown, self.stop)
         self.title = "Loket Mandiri e-KTP"

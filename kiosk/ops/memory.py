@@ -17,6 +17,11 @@ from functools import cache
 
 log = logging.getLogger(__name__)
 
+M_MMAP_THRESHOLD = -3  # mallopt parameters (glibc's malloc.h)
+M_ARENA_MAX = -8
+MMAP_THRESHOLD = 256 * 1024  # larger blocks (camera frames, their texture copies) are mapped and unmapped
+ARENAS = 2  # glibc's default is 8 a core: one a thread for the camera, reader, workers and sync
+
 
 @cache
 def _malloc_trim() -> Callable[[int], int] | None:
@@ -26,6 +31,20 @@ def _malloc_trim() -> Callable[[int], int] | None:
     except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
         log.info("no malloc_trim here: free heap stays with the process")
         return None
+
+
+@cache
+def bound_heap() -> bool:
+    """Keep glibc's heap from growing with the hours (once a process; False where libc cannot). By default
+    glibc raises its mmap threshold to the largest block freed, so after the first camera frame (2.7 MB)
+    every frame and its copy for the screen is carved from a thread's heap, between small blocks that live
+    on and pin its pages; and each thread gets its own heap to fragment. A fixed threshold maps large blocks
+    and unmaps them when freed; two arenas serve every thread."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_ARENA_MAX, ARENAS))
 
 
 def rss_kib() -> int:
