@@ -10,22 +10,18 @@ writer lock on SQLite), so two heartbeats racing cannot both judge against the s
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, and_, func, select
 
+from kiosk.gateway.contract import head_signed_by
 from loket_gateway.db import Database
 from loket_gateway.schema import anchor_alarms, anchors, journal_keys
 
-DOMAIN = "loket-journal-head/v1"
 ALARMS = ("regressed", "forked", "bad_signature", "no_key")
 PAGE = 5000  # anchors per answer of GET .../anchors (the contract's maxItems)
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -37,27 +33,6 @@ class Alarm:
     seq: int
     detail: str
     at: float
-
-
-def valid_public_key(text: object) -> bool:
-    """True for an Ed25519 public key as 64 lower-case hex digits (what enrolment sends)."""
-    if not isinstance(text, str) or not _HEX64.fullmatch(text):
-        return False
-    try:
-        Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
-    except ValueError:
-        return False
-    return True
-
-
-def head_signed_by(public_key: str, kiosk_id: str, head: dict[str, Any]) -> bool:
-    """Whether `head` (seq, hash, signature: already schema-checked) is signed by this kiosk's key."""
-    message = f"{DOMAIN}\n{kiosk_id}\n{head['seq']}\n{head['hash']}".encode()
-    try:
-        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key)).verify(bytes.fromhex(head["signature"]), message)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
 
 
 class AnchorBook:
@@ -100,7 +75,7 @@ class AnchorBook:
         key = conn.execute(select(k.public_key).where(k.kiosk_id == kiosk_id).with_for_update()).scalar()
         if key is None:
             return "no_key", "no journal key was registered for this kiosk at enrolment"
-        if not head_signed_by(key, kiosk_id, head):
+        if not head_signed_by(key, kiosk_id, head["seq"], head["hash"], head["signature"]):
             return "bad_signature", json.dumps({x: head[x] for x in ("seq", "hash", "signature")})
         seq, digest = head["seq"], head["hash"]
         held = conn.execute(select(a.hash).where(and_(a.kiosk_id == kiosk_id, a.seq == seq))).scalar()

@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select, update
 
-from loket_gateway.anchors import AnchorBook, valid_public_key
+from kiosk.gateway.contract import valid_public_key
+from loket_gateway.anchors import AnchorBook
 from loket_gateway.db import Database
 from loket_gateway.errors import ApiError
 from loket_gateway.pki import SigningCa, sign_csr

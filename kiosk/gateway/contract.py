@@ -1,9 +1,11 @@
 """The gateway contract (openapi.yaml) as the client checks answers against it: for each operation and
 status, the JSON Schema of the answer's body, and the largest body the kiosk reads for that operation
-(`x-max-answer-bytes`). The spec is the one owner of every answer's shape and size."""
+(`x-max-answer-bytes`). The spec is the one owner of every answer's shape and size. Also the signed journal
+head's message and its check, which the kiosk signs and the gateway verifies (heartbeat's journal_head)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -11,10 +13,14 @@ from typing import Any
 
 import jsonschema
 import yaml
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 SPEC_URI = "urn:loket:gateway-openapi"
+JOURNAL_HEAD_DOMAIN = "loket-journal-head/v1"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 DEFAULT_MAX_ANSWER_BYTES = 64 * 1024  # an operation that does not say its own
 
 
@@ -86,3 +92,30 @@ def operations() -> dict[str, Operation]:
 def operation(operation_id: str) -> Operation:
     """One operation; KeyError names an operationId the contract does not have (a bug in the client)."""
     return operations()[operation_id]
+
+
+def head_message(kiosk_id: str, seq: int, digest: str) -> bytes:
+    """The bytes a journal head's signature covers: the domain, the kiosk ID, the sequence number and the row
+    hash, one per line (the kiosk ID inside, so one kiosk's head cannot be replayed as another's)."""
+    return f"{JOURNAL_HEAD_DOMAIN}\n{kiosk_id}\n{seq}\n{digest}".encode()
+
+
+def head_signed_by(public_key_hex: str, kiosk_id: str, seq: int, digest: str, signature_hex: str) -> bool:
+    """Whether a journal head's signature is the kiosk's (its Ed25519 public key as 64 hex digits)."""
+    try:
+        key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex))
+        key.verify(bytes.fromhex(signature_hex), head_message(kiosk_id, seq, digest))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def valid_public_key(text: object) -> bool:
+    """True for an Ed25519 public key as 64 lower-case hex digits (what enrolment sends)."""
+    if not isinstance(text, str) or not _HEX64.fullmatch(text):
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
+    except ValueError:
+        return False
+    return True

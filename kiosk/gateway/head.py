@@ -19,23 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from kiosk.gateway.contract import head_message, head_signed_by
 from kiosk.store.secret_files import tighten, write_secret
 
 log = logging.getLogger(__name__)
 
-DOMAIN = "loket-journal-head/v1"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX128 = re.compile(r"[0-9a-f]{128}")
 MAX_SEQ = 2**53  # a JSON number every reader keeps exactly
-
-
-def head_message(kiosk_id: str, seq: int, digest: str) -> bytes:
-    """The bytes a journal head's signature covers."""
-    return f"{DOMAIN}\n{kiosk_id}\n{seq}\n{digest}".encode()
 
 
 @dataclass(frozen=True)
@@ -66,23 +60,7 @@ class SignedHead:
 
     def verify(self, public_key_hex: str) -> bool:
         """True when the signature is this kiosk's (the public key as 64 hex digits)."""
-        try:
-            key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex))
-            key.verify(bytes.fromhex(self.signature), head_message(self.kiosk_id, self.seq, self.hash))
-        except (InvalidSignature, ValueError):
-            return False
-        return True
-
-
-def valid_public_key(text: object) -> bool:
-    """True for an Ed25519 public key as 64 lower-case hex digits (what enrolment sends)."""
-    if not isinstance(text, str) or not _HEX64.fullmatch(text):
-        return False
-    try:
-        Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
-    except ValueError:
-        return False
-    return True
+        return head_signed_by(public_key_hex, self.kiosk_id, self.seq, self.hash, self.signature)
 
 
 class HeadSigner:

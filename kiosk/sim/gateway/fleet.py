@@ -9,7 +9,7 @@ import secrets
 import time
 from typing import Any
 
-from kiosk.gateway.head import valid_public_key
+from kiosk.gateway.contract import valid_public_key
 from kiosk.sim.gateway.anchors import AnchorBook
 from kiosk.sim.gateway.api import ApiError, require
 from kiosk.sim.gateway.issuer import TicketIssuer
