@@ -1,11 +1,9 @@
-"""`loket-gateway seed --demo`: the demo town the kiosk's simulator seeds (kiosk/sim/seed.py), loaded into the
-real gateway so the demo can run on it: Kota Kupang residents in every state across the six kecamatan,
-the recording offices and two weeks of slots, kiosk KIOSK-01 with API key `demo-key`, the simulator's
-deterministic queue-ticket key (ID 1) and, from --photos DIR, recording photos named by card ID.
-
-The gateway shares no code with the kiosk but the contract and the ticket format, so the town is drawn
-here again, draw for draw the same for a seed (tests/test_gw_demo.py compares it with kiosk.sim.seed).
-Seeding again changes nothing (every load is an upsert).
+"""`loket-gateway seed --demo`: the demo town, loaded into the gateway: Kota Kupang residents in every state
+across the six kecamatan, the recording offices and two weeks of slots, kiosk KIOSK-01 with API key
+`demo-key`, a deterministic queue-ticket key (ID 1) and, from --photos DIR, recording photos named by card
+ID. `kiosk demo`, `kiosk simulate` and the kiosk's tests run on this town (kiosk/sim/office.py seeds its
+gateway with `seed_demo`). The draw is deterministic for a seed; seeding again changes nothing (every load
+is an upsert).
 """
 
 from __future__ import annotations
@@ -128,7 +126,7 @@ def demo_town(
 
 
 def demo_ticket_key(seed: int) -> Ed25519PrivateKey:
-    """The simulator's queue key for this seed (a demo's, not a secret)."""
+    """The demo's queue key for this seed (a demo's, not a secret)."""
     return Ed25519PrivateKey.from_private_bytes((f"loket-queue-{seed}".encode() * 4)[:32])
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.sim.seed import Resident
+from kiosk.sim.office import Resident
 from loket_gateway.db import Database, migrate
 from loket_gateway.gateway import Gateway
 from tests.gw_kit import TODAY, seed

@@ -15,25 +15,23 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from kiosk.sim.seed import KIOSK_OFFICE, OFFICES, Resident, gateway_rows, seed_residents
+from kiosk.sim.office import Resident, town
+from loket_gateway.demo import KIOSK_OFFICE, OFFICES, demo_town
 from loket_gateway.gateway import Gateway
-from loket_gateway.office import ResidentRecord
 
 TODAY = dt.date(2026, 11, 23)
 KIOSK, KEY = "KIOSK-01", "demo-key"
 
 
 def seed(gateway: Gateway, seed_no: int = 5) -> list[Resident]:
-    """The simulated town (kiosk.sim.seed) loaded as an office would: residents, offices, slots, one kiosk."""
-    residents = seed_residents(seed_no, 2)
-    rows, slot_rows = gateway_rows(seed_no, TODAY, residents)
+    """The demo town (loket_gateway.demo) loaded as an office would: residents, offices, slots, one kiosk
+    (and no ticket key: `loket-gateway seed --demo` adds one)."""
+    records, slot_rows = demo_town(seed_no, TODAY, 2)
     gateway.office.load_offices(OFFICES)
-    gateway.office.load_residents(
-        ResidentRecord(r[0], r[2], r[3], r[4], dt.date.fromisoformat(r[5]), r[6], r[7], r[8], r[9]) for r in rows
-    )
-    gateway.office.load_slots((o, dt.date.fromisoformat(d), t, c) for o, d, t, c in slot_rows)
+    gateway.office.load_residents(records)
+    gateway.office.load_slots(slot_rows)
     gateway.fleet.add_kiosk(KIOSK, KIOSK_OFFICE, KEY)
-    return residents
+    return town(seed_no, 2)
 
 
 def free_port() -> int:

@@ -77,5 +77,5 @@ def test_kiosk_demo_starts_and_quits_cleanly(tmp_path):
         timeout=120,
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "gateway simulator at http://127.0.0.1:" in out.stdout
+    assert "kiosk demo: gateway at http://127.0.0.1:" in out.stdout
     assert (tmp_path / "kiosk.db").exists()

@@ -1,4 +1,4 @@
-"""The core wired to simulated hardware, a real SQLite store and the gateway simulator over HTTP."""
+"""The core wired to simulated hardware, a real SQLite store and the real gateway over HTTP (kiosk.sim.office)."""
 
 import json
 import subprocess

@@ -1,6 +1,6 @@
 """Gateway work has its own workers: with the gateway stalled and every gateway worker waiting on it, a
 card release (and a face check) still runs at once. The kiosk's real handler table and thread pools, the
-gateway simulator slowed on loopback."""
+real gateway slowed on loopback (by the fault layer in front of it)."""
 
 from __future__ import annotations
 

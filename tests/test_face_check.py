@@ -152,7 +152,7 @@ def test_loading_a_card_computes_its_template_from_the_manifest_photo(world, fac
     for card in (first, second):
         world.store.unload_card(card.slot, "test", "Petugas")
         world.vault.present[card.slot] = False
-    world.gateway.photos[first.card_id] = photo("img2.jpg")  # second has no photo in the manifest
+    world.gateway.set_photo(first.card_id, photo("img2.jpg"))  # second has no photo in the manifest
     operator_mode(world)
     world.kiosk.dispatch(ev.Press(ev.LOAD))
     world.reader.insert(first.chip_uid)

@@ -1,4 +1,5 @@
-"""The gateway client against the simulator as a real HTTP server on 127.0.0.1."""
+"""The gateway client against the real gateway on 127.0.0.1 (kiosk.sim.office), faults from the layer in
+front of it."""
 
 import datetime as dt
 import os
@@ -7,13 +8,13 @@ import urllib.parse
 import pytest
 
 from kiosk.gateway.client import EventsAck, GatewayClient, GatewayRefused, GatewayUnavailable
-from kiosk.sim.gateway import GatewaySimulator
-from kiosk.sim.seed import KUPANG_DISTRICTS, STATUSES
+from kiosk.sim.office import STATUSES, Office
+from loket_gateway.demo import KUPANG_DISTRICTS
 
 
 @pytest.fixture
 def sim(tmp_path):
-    s = GatewaySimulator(tmp_path / "gw.db", seed=5, today=dt.date(2026, 11, 23))
+    s = Office(tmp_path / "gw.db", seed=5, today=dt.date(2026, 11, 23))
     s.start()
     yield s
     s.close()
@@ -41,7 +42,7 @@ def _listening(port: int) -> set[str]:
     return found
 
 
-def test_simulator_listens_on_loopback_only(sim):
+def test_the_office_gateway_listens_on_loopback_only(sim):
     port = urllib.parse.urlsplit(sim.url).port
     assert sim.url.startswith("http://127.0.0.1:") and port
     # the bound socket, not the URL: 127.0.0.1 in /proc/net/tcp is 0100007F; 0.0.0.0 would be 00000000
@@ -183,10 +184,10 @@ def test_outbox_backs_off_with_jitter_while_down_and_delivers_once_after(sim, cl
 
 def test_a_ticket_used_at_two_kiosks_while_offline_is_a_conflict_not_a_second_use(sim):
     used = {"ticket_id": "00112233aabbccdd"}
-    sim.accept_events("KIOSK-01", [{"id": "a1", "kind": "ticket_consumed", "payload": used}])
-    sim.accept_events("KIOSK-01", [{"id": "a1", "kind": "ticket_consumed", "payload": used}])  # redelivered
+    sim.gateway.events.accept("KIOSK-01", [{"id": "a1", "kind": "ticket_consumed", "payload": used}])
+    sim.gateway.events.accept("KIOSK-01", [{"id": "a1", "kind": "ticket_consumed", "payload": used}])  # redelivered
     assert sim.conflicts() == []
-    sim.accept_events("KIOSK-07", [{"id": "b1", "kind": "ticket_consumed", "payload": used}])
+    sim.gateway.events.accept("KIOSK-07", [{"id": "b1", "kind": "ticket_consumed", "payload": used}])
     assert sim.conflicts() == [("ticket_used_twice", "ticket 00112233aabbccdd also used at KIOSK-01")]
 
 

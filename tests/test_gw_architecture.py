@@ -1,5 +1,6 @@
-"""The gateway service shares with the kiosk only the contract and the ticket format, and the kiosk never
-imports the gateway service."""
+"""The gateway service shares with the kiosk only the contract and the ticket format, and of the kiosk only
+the harness that runs the real gateway for the demo and the tests (kiosk/sim/office.py and the
+fault layer in front of it) imports it."""
 
 from __future__ import annotations
 
@@ -30,11 +31,11 @@ def test_the_gateway_service_imports_only_the_contract_and_the_ticket_format_fro
     assert seen == set()
 
 
-def test_no_kiosk_code_imports_the_gateway_service():
+def test_only_the_office_harness_imports_the_gateway_service():
     seen = {
-        f"{path.relative_to(ROOT)} imports {name}"
+        str(path.relative_to(ROOT))
         for path in (ROOT / "kiosk").rglob("*.py")
         for name in _imports(path)
         if name == "loket_gateway" or name.startswith("loket_gateway.")
     }
-    assert seen == set()
+    assert seen == {"kiosk/sim/office.py", "kiosk/sim/fault_front.py"}

@@ -10,9 +10,9 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import func, select
 
-from kiosk.sim.seed import KIOSK_OFFICE
 from loket_gateway.cards import MAX_PHOTO, CardImport
 from loket_gateway.cli import main
+from loket_gateway.demo import KIOSK_OFFICE
 from loket_gateway.schema import card_photos, residents
 from tests.gw_kit import KIOSK, TODAY
 

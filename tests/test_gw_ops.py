@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 
 from kiosk.gateway.head import HeadSigner
 from kiosk.identity.ticket import Service, verify_ticket
-from kiosk.sim.seed import KIOSK_OFFICE
 from loket_gateway.db import Database, migrate, schema_state
+from loket_gateway.demo import KIOSK_OFFICE
 from loket_gateway.errors import ApiError
 from loket_gateway.schema import metadata, slots
 from tests.gw_kit import KIOSK, TODAY

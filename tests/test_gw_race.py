@@ -15,8 +15,8 @@ from typing import Any
 import requests
 from sqlalchemy import func, select
 
-from kiosk.sim.seed import KIOSK_OFFICE, OFFICES
 from loket_gateway.db import Database
+from loket_gateway.demo import KIOSK_OFFICE, OFFICES
 from loket_gateway.gateway import Gateway
 from loket_gateway.schema import bookings, enrolment_tokens, events, leases, slots
 from tests.gw_kit import TODAY, served

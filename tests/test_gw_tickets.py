@@ -11,9 +11,9 @@ import zxingcpp
 from PIL import Image
 
 from kiosk.identity.ticket import Service, Ticket, public_key_from_hex, verify_ticket
-from kiosk.sim.seed import KIOSK_OFFICE
 from loket_gateway.app import GatewayApp
 from loket_gateway.cli import main
+from loket_gateway.demo import KIOSK_OFFICE
 from tests.gw_kit import KIOSK
 
 pytest_plugins = ["tests.gw_fixtures"]

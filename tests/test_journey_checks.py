@@ -1,4 +1,4 @@
-"""Journeys through the wired kiosk (simulated hardware, the real store, the gateway simulator over
+"""Journeys through the wired kiosk (simulated hardware, the real store, the real gateway over
 loopback HTTP) for checks that unit tests alone used to catch: the NIK match, the ticket's office, and the
 outbox's handling of events the gateway already has."""
 

@@ -1,5 +1,5 @@
 """No NIK in any log line or URL: a day of scripted journeys at DEBUG, every record and every request
-path the gateway simulator saw, searched for every resident's NIK (before any masking filter)."""
+path the gateway saw, searched for every resident's NIK (before any masking filter)."""
 
 from __future__ import annotations
 

@@ -30,8 +30,8 @@ from kiosk.identity.nik import make_nik
 from kiosk.identity.operator import MAX_FAILURES, lockout_for, pause_after
 from kiosk.identity.ticket import Service, Ticket, issue_ticket
 from kiosk.sim.journeys import SimClock
+from kiosk.sim.office import KIOSK_OFFICE, Resident
 from kiosk.sim.panel import SERVICE_FOR
-from kiosk.sim.seed import KIOSK_OFFICE, Resident
 from kiosk.sim.world import DEMO_OPERATOR_PIN, World
 from kiosk.texts import REASONS, STATUSES
 from tests.uikit import (

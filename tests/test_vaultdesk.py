@@ -1,5 +1,5 @@
 """The vault's books on a real SQLite file: release intent and outcome, crashes between every pair of steps
-(a real SIGKILL), tamper, slot faults, and operator loading and unloading against the gateway simulator."""
+(a real SIGKILL), tamper, slot faults, and operator loading and unloading against the real gateway."""
 
 from __future__ import annotations
 

@@ -35,8 +35,8 @@ from kiosk.hardware.camera import Nothing
 from kiosk.screens.look import look
 from kiosk.screens.steps import spoken_text
 from kiosk.sim.journeys import SimClock
+from kiosk.sim.office import Resident
 from kiosk.sim.panel import DevPanel
-from kiosk.sim.seed import Resident
 from kiosk.sim.speaker import RecordingSpeaker
 from kiosk.sim.world import World, build_world
 from tests.conftest import ARTEFACTS

@@ -1,6 +1,6 @@
 """`kiosk bench outbox --events N`: journal-and-outbox append latency (a real SQLite file, fsync on
-every commit, as the kiosk runs) and how long N queued events take to drain to the gateway simulator
-on loopback. Counted on the simulator's side: every event arrives, none twice."""
+every commit, as the kiosk runs) and how long N queued events take to drain to the real gateway
+on loopback (kiosk.sim.office). Counted on the gateway's side: every event arrives, none twice."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.gateway.client import GatewayClient
-from kiosk.sim.gateway import GatewaySimulator
+from kiosk.sim.office import Office
 from kiosk.store import Store
 from kiosk.sync.worker import SyncWorker
 
@@ -25,7 +25,7 @@ def run(events: int, batch: int = 500, where: Path | None = None) -> dict[str, A
     """`where`: the folder for the databases (default: the temp folder); on a kiosk, its data disk."""
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-outbox-", dir=where) as tmp:
         folder = Path(tmp)
-        gateway = GatewaySimulator(folder / "gateway.db", seed=1)
+        gateway = Office(folder / "gateway.db", seed=1)
         url = gateway.start()
         store = Store(folder / "kiosk.db")
         client = GatewayClient(url, gateway.kiosk_id, gateway.api_key, timeout_s=10)

@@ -4,8 +4,8 @@ its work, restarted each time on the same data, then checked against a physical 
 The world outside the kiosk, as in the field:
 - the vault's physical state (every card and where it is, each gate, the log of physical dispenses) is a
   file replaced atomically at every physical change (kiosk.bench.powercut_vault), not the kiosk's memory;
-- the gateway simulator runs here, in the parent, on its SQLite file in the run's folder: a real gateway
-  is another machine, it does not die with the kiosk, and a request it received from a kiosk killed a
+- the real gateway (kiosk.sim.office) runs here, in the parent, on its SQLite file in the run's folder: a
+  gateway is another machine, it does not die with the kiosk, and a request it received from a kiosk killed a
   moment later is still carried out (the case that makes answers ambiguous);
 - the office, here too: between two lives, a resident whose card left the vault gets a new finished card
   (the gateway lists it for this kiosk, and it waits in the operator's tray), so cards keep flowing.
@@ -42,8 +42,7 @@ from kiosk.bench.powercut_child import BROKEN, WORLD_FILE, ChildSpec, run_life
 from kiosk.bench.powercut_vault import PhysicalCard, WorldState
 from kiosk.gateway.head import HeadSigner
 from kiosk.identity.operator import hash_pin
-from kiosk.sim.gateway import GatewaySimulator
-from kiosk.sim.seed import KIOSK_OFFICE
+from kiosk.sim.office import Office
 
 # every crossing a life reports, by phase (the kill plan draws one of these)
 POINTS: dict[str, tuple[str, ...]] = {
@@ -189,15 +188,7 @@ def live(
     return Death(last, kind, proc.exitcode, start_ms, planned, time.monotonic() - t0), reconciling
 
 
-def quiet_resets(gateway: GatewaySimulator) -> None:
-    """A kiosk killed mid-request resets its connection: the simulator's HTTP server would print each
-    such traceback; here that is the point, not news."""
-    server = getattr(gateway.http, "_server", None)
-    if server is not None:
-        server.handle_error = lambda request, client_address: None
-
-
-def office_import(gateway: GatewaySimulator, state: WorldState, rng: random.Random) -> int:
+def office_import(gateway: Office, state: WorldState, rng: random.Random) -> int:
     """The office between two lives: every resident whose card left the vault and who has no card in the
     kiosk's care gets a new finished card, listed for this kiosk and put in the operator's tray."""
     in_care = state.holders_in_care()
@@ -207,10 +198,7 @@ def office_import(gateway: GatewaySimulator, state: WorldState, rng: random.Rand
             continue
         generation = sum(1 for _c, _s, h in state.dispensed if h == holder)
         card = PhysicalCard(f"C{holder:05d}-{generation}", f"04{rng.getrandbits(48):012X}", holder)
-        gateway.store.write(
-            "UPDATE residents SET status='ready_here', card_id=?, new_chip_uid=?, office_id=? WHERE idx=?",
-            (card.card_id, card.chip_uid, KIOSK_OFFICE, holder),
-        )
+        gateway.finish_card(gateway.resident(holder).nik, card.card_id, card.chip_uid)
         state.add_to_tray(card)
         in_care.add(holder)
         made += 1
@@ -228,14 +216,11 @@ class Lives:
     made: int = 0
 
 
-def set_up_world(
-    base: Path, seed: int, per_status: int, vault_slots: int, broken: str
-) -> tuple[GatewaySimulator, ChildSpec]:
+def set_up_world(base: Path, seed: int, per_status: int, vault_slots: int, broken: str) -> tuple[Office, ChildSpec]:
     """The world that outlives the kiosk, in `base`: the gateway serving (with the kiosk's journal key),
     the vault's file with the office's finished cards in the operator's tray; and what every life needs."""
-    gateway = GatewaySimulator(base / "gateway-sim.db", seed, per_status=per_status)
+    gateway = Office(base / "gateway.db", seed, per_status=per_status)
     url = gateway.start()
-    quiet_resets(gateway)
     # the journal key provisioning makes (kiosk.toml's default place: the data folder), registered as
     # enrolment would, so every life's heartbeats are anchored
     gateway.register_journal_key(gateway.kiosk_id, HeadSigner.make_key_file(base / "journal.key"))
@@ -251,6 +236,7 @@ def set_up_world(
         gateway.api_key,
         gateway.ticket_key_id,
         gateway.ticket_public_key_hex,
+        gateway.ticket_signing_hex,
         hash_pin("2468", n=2**12),
         seed=seed,
         per_status=per_status,
@@ -262,7 +248,7 @@ def set_up_world(
 
 def kill_lives(
     ctx: Any,
-    gateway: GatewaySimulator,
+    gateway: Office,
     spec: ChildSpec,
     kills: int,
     only: str | None,
@@ -284,9 +270,7 @@ def kill_lives(
         lives.deaths.append(death)
 
 
-def last_life(
-    ctx: Any, gateway: GatewaySimulator, spec: ChildSpec, life: int, rng: random.Random, lives: Lives
-) -> None:
+def last_life(ctx: Any, gateway: Office, spec: ChildSpec, life: int, rng: random.Random, lives: Lives) -> None:
     """The last, clean life: the gateway reachable, it reconciles, delivers its outbox and exits."""
     lives.made += office_import(gateway, WorldState.load(spec.data_dir / WORLD_FILE), rng)
     gateway.faults.down = False

@@ -34,7 +34,7 @@ from typing import Any
 
 from kiosk.bench.powercut_child import WORLD_FILE
 from kiosk.bench.powercut_vault import WorldState
-from kiosk.sim.gateway import GatewaySimulator
+from kiosk.sim.office import Office
 from kiosk.store import Store
 
 GOALS = (
@@ -108,14 +108,14 @@ def card_counts(
     return dispensed, taken, len(twice), len(unrecorded), off_books
 
 
-def booking_counts(kiosk: KioskRecord, gateway: GatewaySimulator) -> tuple[Counter[str], Counter[str], int]:
+def booking_counts(kiosk: KioskRecord, gateway: Office) -> tuple[Counter[str], Counter[str], int]:
     """The bookings: codes the kiosk journaled, codes the gateway holds, and how many are duplicated."""
-    g = gateway.store
+    g = gateway
     kiosk_codes = Counter(d["code"] for d in kiosk.journaled("booked"))
-    gateway_codes = Counter(r[0] for r in g.rows("SELECT code FROM bookings"))
-    over = g.rows("SELECT COUNT(*) FROM slots WHERE booked > capacity")[0][0]
-    over += g.rows("SELECT COUNT(*) FROM leases WHERE used > granted")[0][0]
-    over += g.rows(
+    gateway_codes = Counter(r[0] for r in g.query("SELECT code FROM bookings"))
+    over = g.query("SELECT COUNT(*) FROM slots WHERE booked > capacity")[0][0]
+    over += g.query("SELECT COUNT(*) FROM leases WHERE used > granted")[0][0]
+    over += g.query(
         "SELECT COUNT(*) FROM slots s WHERE (SELECT COUNT(*) FROM bookings b "
         "WHERE b.office_id=s.office_id AND b.day=s.day AND b.time=s.time) > s.booked"
     )[0][0]
@@ -132,7 +132,7 @@ def tickets_without_event(kiosk: KioskRecord, received: list[tuple[str, dict[str
 
 def check(
     base: Path,
-    gateway: GatewaySimulator,
+    gateway: Office,
     deaths: list[Death],
     visits: Counter[str],
     kills: int,
@@ -143,7 +143,7 @@ def check(
     """The counts (module docstring), from the world's file, the kiosk's store and the gateway's database."""
     state = WorldState.load(base / WORLD_FILE)
     kiosk = KioskRecord.read(base / "kiosk.db")
-    received = [(k, json.loads(p)) for k, p in gateway.store.rows("SELECT kind, payload FROM events")]
+    received = [(k, json.loads(p)) for k, p in gateway.query("SELECT kind, payload FROM events")]
     dispensed, taken, twice, unrecorded, off_books = card_counts(state, kiosk, received)
     kiosk_codes, gateway_codes, duplicated = booking_counts(kiosk, gateway)
     killed = [d for d in deaths if d.kind in ("at", "between")]

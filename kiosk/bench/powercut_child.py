@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from kiosk.bench.powercut_parts import (
     Crossings,
     Holders,
@@ -51,10 +53,9 @@ from kiosk.identity.ticket import Service
 from kiosk.runner import Kiosk, Parts
 from kiosk.runner.effects import InlineExecutor
 from kiosk.runner.vaultdesk import Reconciled, VaultDesk
-from kiosk.sim.gateway.issuer import TicketIssuer
 from kiosk.sim.journeys import SimClock
+from kiosk.sim.office import KIOSK_OFFICE, Resident, print_ticket, town
 from kiosk.sim.scenes import SceneFaceVerifier, SceneNikReader
-from kiosk.sim.seed import KIOSK_OFFICE, Resident, seed_residents
 from kiosk.sync.worker import SyncWorker
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class ChildSpec:
     api_key: str
     ticket_key_id: int
     ticket_key_hex: str
+    ticket_signing_hex: str  # the queue key's private half: this life prints the residents' tickets
     operator_pin_hash: str  # the staff card's PIN hash (made once by the parent: scrypt is slow)
     seed: int = 1
     life: int = 0  # this life's number: its visits' seed
@@ -110,11 +112,11 @@ class Life:
     def __init__(self, spec: ChildSpec, cross: Crossings) -> None:
         self.spec, self.cross = spec, cross
         self.rng = random.Random(f"{spec.seed}:{spec.life}")
-        self.residents = seed_residents(spec.seed, spec.per_status)
+        self.residents = town(spec.seed, spec.per_status)
         self.by_status: dict[str, list[Resident]] = {}
         for r in self.residents:
             self.by_status.setdefault(r.status, []).append(r)
-        self.issuer = TicketIssuer(spec.seed, spec.ticket_key_id)
+        self.queue_key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(spec.ticket_signing_hex))
         cfg = kiosk_config(spec)
         cross("start.begin")
         self.vault = PowercutVault(spec.data_dir / WORLD_FILE, spec.vault_slots, on_change=cross)
@@ -163,7 +165,8 @@ class Life:
         return self.kiosk.session.step
 
     def show_ticket(self, r: Resident, service: Service) -> None:
-        self.camera.show(HeldTicket(self.issuer.issue(r, service, now=self.clock())))
+        ticket = print_ticket(self.queue_key, self.spec.ticket_key_id, r, service, now=self.clock())
+        self.camera.show(HeldTicket(ticket))
         self.act(self.kiosk.scan_frame, 4)
         self.camera.show(Nothing())
 
@@ -315,8 +318,10 @@ def run_life(spec: ChildSpec, conn: Connection | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m kiosk.bench.powercut_child DIR --gateway URL ...`: one life by hand, on a gateway already
-    serving; it serves until stopped (Ctrl+C) or, with --final, reconciles, delivers and exits."""
+    serving (`loket-gateway seed --demo` with this seed); it serves until stopped (Ctrl+C) or, with --final,
+    reconciles, delivers and exits."""
     from kiosk.identity.operator import hash_pin
+    from kiosk.sim.office import demo_ticket_key
 
     p = argparse.ArgumentParser(prog="python -m kiosk.bench.powercut_child", description=main.__doc__)
     p.add_argument("dir", type=Path, help="the run's data folder (kiosk.db, vault-world.json)")
@@ -325,13 +330,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--life", type=int, default=0)
     p.add_argument("--final", action="store_true")
     args = p.parse_args(argv)
+    queue_key = demo_ticket_key(args.seed)
     spec = ChildSpec(
         args.dir,
         args.gateway,
-        "KIOSK-01",  # the gateway simulator's first kiosk and its key
+        "KIOSK-01",  # the demo gateway's first kiosk and its key (loket-gateway seed --demo)
         "demo-key",
         1,
-        TicketIssuer(args.seed).public_key_hex,
+        queue_key.public_key().public_bytes_raw().hex(),
+        queue_key.private_bytes_raw().hex(),
         hash_pin(OPERATOR_PIN, n=2**12),
         seed=args.seed,
         life=args.life,

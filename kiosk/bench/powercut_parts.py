@@ -25,7 +25,7 @@ from kiosk.bench.powercut_vault import PowercutVault
 from kiosk.gateway.client import EventsAck, GatewayClient
 from kiosk.hardware.camera import HeldTicket, Scene, SimCamera
 from kiosk.identity.qr import QrScanner
-from kiosk.sim.seed import Resident
+from kiosk.sim.office import Resident
 from kiosk.store import Store
 from kiosk.store.journal import append_row
 from kiosk.store.outbox import enqueue_row

@@ -21,7 +21,7 @@ end, the RSS slope per simulated day (least squares over the day-end samples aft
 file descriptors and threads after the first day and at the end, events lost (queued at the kiosk, never
 received) and duplicated (received more than once), journal breaks, and the wall time. The goal: lost 0,
 duplicated 0, journal breaks 0, |slope| <= 1 MiB/day, fds and threads no higher at the end than after
-day 1. The gateway simulator runs in the same process, so its memory is in the figures too.
+day 1. The gateway (kiosk.sim.office) runs in the same process, so its memory is in the figures too.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from kiosk.flow.model import Step
 from kiosk.gateway.client import GatewayError
 from kiosk.ops.memory import release_free_heap, rss_kib
 from kiosk.sim.journeys import DAY_S, KINDS, SimClock, Visitor, simulated_world, walk_journey
-from kiosk.sim.seed import STATUSES
+from kiosk.sim.office import STATUSES
 from kiosk.sim.world import DEMO_OPERATOR_PIN, DEMO_OPERATOR_UID, World, load_vault_from_manifest
 
 LONG_OUTAGE_DAY, LONG_OUTAGE_S = 2, 8 * 3600  # day 3 (from 0): the outage the issue saw RSS climb in

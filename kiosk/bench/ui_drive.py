@@ -18,7 +18,7 @@ from kiosk.hardware.camera import Face, HeldTicket, Nothing, PrintedCard
 from kiosk.identity.ticket import Service
 from kiosk.ops.memory import release_free_heap, rss_kib
 from kiosk.sim.journeys import SimClock
-from kiosk.sim.seed import Resident
+from kiosk.sim.office import Resident
 from kiosk.sim.speaker import RecordingSpeaker
 from kiosk.sim.world import World
 

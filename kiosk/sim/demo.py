@@ -20,7 +20,7 @@ def run_demo(
     reader: str = "sim",
     reader_name: str = "",
 ) -> int:
-    """`kiosk demo`: the real app on simulated hardware and a seeded gateway simulator."""
+    """`kiosk demo`: the real app on simulated hardware and the real gateway seeded with the demo town."""
     card_reader = None
     if reader == "pcsc":
         from kiosk.hardware.atr import DEFAULT_ATR_LIST, AtrDatabase
@@ -30,7 +30,7 @@ def run_demo(
         card_reader = PcscCardReader(reader_name, atr_db=atr_db)
     world = build_world(data_dir, seed, face_wait_s=20.0, language=language, reader=card_reader)
     world.sync.start()
-    print(f"kiosk demo: gateway simulator at {world.gateway.url}, data in {data_dir}", flush=True)
+    print(f"kiosk demo: gateway at {world.gateway.url}, data in {data_dir}", flush=True)
     window_setup(windowed, 1280 + 360, 800)
     app = KioskApp(world.kiosk, panel=lambda: DevPanel(world))
     if exit_after:

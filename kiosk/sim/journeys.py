@@ -1,5 +1,5 @@
-"""`kiosk simulate`: scripted journeys of mixed kinds through the real flow, store, gateway simulator
-(over HTTP on loopback) and hardware simulators, on an accelerated clock, without a window."""
+"""`kiosk simulate`: scripted journeys of mixed kinds through the real flow, store, the real gateway
+(over HTTP on loopback, kiosk.sim.office) and hardware simulators, on an accelerated clock, without a window."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from kiosk.flow.model import Step
 from kiosk.hardware.camera import Face, HeldTicket, Nothing
 from kiosk.identity.ticket import Service
 from kiosk.runner.effects import InlineExecutor
-from kiosk.sim.seed import Resident
+from kiosk.sim.office import Resident
 from kiosk.sim.world import World, build_world
 
 DAY_S = 24 * 3600

@@ -14,7 +14,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kiosk.hardware.camera import Face, HeldTicket, Nothing, PrintedCard
 from kiosk.identity.nik import mask_nik
 from kiosk.identity.ticket import Service
-from kiosk.sim.seed import Resident
+from kiosk.sim.office import Resident
 from kiosk.sim.world import DEMO_OPERATOR_UID, World
 
 SERVICE_FOR = {"ready_here": Service.PICKUP, "never_recorded": Service.RECORDING}

@@ -1,4 +1,4 @@
-"""A whole simulated kiosk: gateway simulator on loopback, simulated hardware, a real store and the
+"""A whole simulated kiosk: the real gateway on loopback (kiosk.sim.office), simulated hardware, a real store and the
 real kiosk runner. Used by `kiosk demo`, `kiosk simulate` and the tests."""
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from kiosk.hardware.vault import SimVault
 from kiosk.health import Health
 from kiosk.identity.operator import Operator, hash_pin
 from kiosk.runner import Kiosk, Parts
-from kiosk.sim.gateway import GatewaySimulator
+from kiosk.sim.office import KIOSK_OFFICE, Office, Resident
 from kiosk.sim.scenes import SceneFaceVerifier, SceneNikReader
-from kiosk.sim.seed import KIOSK_OFFICE, Resident
 from kiosk.sim.speaker import RecordingSpeaker
 from kiosk.sim.store_hooks import rebind_chip, rebind_old_chip
 from kiosk.store import Store
@@ -40,7 +39,7 @@ class World:
     """Everything of one simulated kiosk, with handles on each simulator."""
 
     cfg: KioskConfig
-    gateway: GatewaySimulator
+    gateway: Office
     client: GatewayClient
     store: Store
     kiosk: Kiosk
@@ -71,7 +70,7 @@ class World:
 
 
 def demo_config(
-    gateway: GatewaySimulator,
+    gateway: Office,
     url: str,
     data_dir: Path,
     vault_slots: int,
@@ -100,11 +99,11 @@ def demo_config(
 
 
 def _gateway_for(
-    data_dir: Path, seed: int, per_status: int, today: dt.date, shared: tuple[GatewaySimulator, str] | None
-) -> tuple[GatewaySimulator, str, tuple[str, str] | None]:
-    """A new gateway simulator, serving; or `shared`'s, with the kiosk registered as a second one there."""
+    data_dir: Path, seed: int, per_status: int, today: dt.date, shared: tuple[Office, str] | None
+) -> tuple[Office, str, tuple[str, str] | None]:
+    """A new office gateway, serving; or `shared`'s, with the kiosk registered as a second one there."""
     if shared is None:
-        gateway = GatewaySimulator(data_dir / "gateway-sim.db", seed, per_status=per_status, today=today)
+        gateway = Office(data_dir / "gateway.db", seed, per_status=per_status, today=today)
         return gateway, gateway.start(), None
     gateway, kiosk_id = shared
     gateway.add_kiosk(kiosk_id, KIOSK_OFFICE, f"key-{kiosk_id}")
@@ -125,9 +124,9 @@ def build_world(
     flow: FlowConfig | None = None,
     language: str = "id",
     reader: CardReader | None = None,
-    shared: tuple[GatewaySimulator, str] | None = None,
+    shared: tuple[Office, str] | None = None,
 ) -> World:
-    """Start a gateway simulator and wire a kiosk to it; the vault is loaded from the manifest. With
+    """Start the office's gateway and wire a kiosk to it; the vault is loaded from the manifest. With
     `shared` (a running gateway of another world, a kiosk ID) the kiosk is a second one of the same office
     at that gateway (the gateway stays the first world's to close). `clock` is the flow's and the sync
     worker's, `sleep` the gateway client's backoff: a simulation passes its own, so no retry waits for real."""
@@ -170,7 +169,7 @@ class RealCardBinder:
     """For the demo on a real reader: an unknown card becomes the selected resident's old KTP, and the
     chip of their new card in the vault, so one physical card can walk a whole pickup."""
 
-    def __init__(self, gateway: GatewaySimulator, store: Store, cfg: KioskConfig) -> None:
+    def __init__(self, gateway: Office, store: Store, cfg: KioskConfig) -> None:
         self.gateway, self.store, self.cfg = gateway, store, cfg
         self.selected: Resident | None = None
 
