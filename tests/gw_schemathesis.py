@@ -19,11 +19,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.gateway.pki import issue, make_ca
 from loket_gateway.db import Database, migrate
 from loket_gateway.gateway import Gateway
 from tests.gw_kit import KEY, KIOSK, TODAY, seed, served
 from tests.pgserver import PgServer
+from tests.pki_kit import issue, make_ca
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "kiosk" / "gateway" / "openapi.yaml"

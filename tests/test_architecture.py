@@ -76,9 +76,9 @@ def test_only_screens_app_and_demo_import_kivy(folder):
     assert offending(folder, ("kivy",)) == []
 
 
-def test_only_the_store_and_the_gateway_simulator_use_sqlite():
+def test_only_the_store_uses_sqlite():
     users = {str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if "sqlite3" in imports_of(p)}
-    assert users == {"store/base.py", "sim/gateway/store.py"}
+    assert users == {"store/base.py"}
 
 
 def test_the_runner_carries_out_effects_but_knows_no_window_and_no_simulation():
@@ -109,8 +109,8 @@ def test_only_the_cli_and_the_benchmarks_reach_the_simulated_world():
 
 
 def test_the_kiosk_run_path_loads_no_simulator_module(tmp_path):
-    """Import everything `kiosk run` imports and run it on a config it must refuse: no kiosk.sim module, and
-    no module named like a simulator, is loaded."""
+    """Import everything `kiosk run` imports and run it on a config it must refuse: no kiosk.sim module, no
+    module of the gateway service (loket_gateway), and no module named like a simulator, is loaded."""
     code = f"""
 import sys
 import kiosk.cli
@@ -118,12 +118,26 @@ kiosk.cli.main(["run", "--config", {str(tmp_path / "missing.toml")!r}])
 import kiosk.app, kiosk.ops.metrics, kiosk.ops.notify, kiosk.ops.selftest, kiosk.ops.provision
 import kiosk.runner.parts, kiosk.hardware.pcsc, kiosk.hardware.gpio, kiosk.hardware.escpos_printer
 import kiosk.identity.face_check, kiosk.identity.ocr_nik
-loaded = sorted(m for m in sys.modules if m.startswith("kiosk.sim") or "simulat" in m or m.endswith("seed"))
+loaded = sorted(
+    m for m in sys.modules
+    if m.startswith(("kiosk.sim", "loket_gateway")) or "simulat" in m or m.endswith("seed")
+)
 print(loaded)
 sys.exit(1 if loaded else 0)
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+
+
+def test_kiosk_gateway_holds_only_the_kiosks_client():
+    """kiosk/gateway/ is the kiosk's side of the link: the client, its transport and answers, the contract
+    it shares with the service, the journal head it signs and its own CSR; nothing of a server."""
+    folder = PACKAGE / "gateway"
+    files = {p.name for p in folder.iterdir() if p.name != "__pycache__"}
+    client = {"answers.py", "client.py", "contract.py", "head.py", "pki.py", "transport.py"}
+    assert files == {"__init__.py", "openapi.yaml", *client}
+    servers = ("http.server", "socketserver", "wsgiref", "sqlite3", "sqlalchemy", "gunicorn", "loket_gateway")
+    assert offending("gateway", servers) == []
 
 
 def _module_graph() -> dict[str, set[str]]:

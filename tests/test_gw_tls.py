@@ -14,11 +14,11 @@ import pytest
 from kiosk.cli import main
 from kiosk.config import load_config
 from kiosk.gateway.client import GatewayClient, GatewayRefused, GatewayUnavailable
-from kiosk.gateway.pki import issue, make_ca
-from kiosk.sim.seed import KIOSK_OFFICE
 from loket_gateway.db import Database, migrate
+from loket_gateway.demo import KIOSK_OFFICE
 from loket_gateway.gateway import Gateway
 from tests.gw_kit import KEY, KIOSK, TODAY, seed, served
+from tests.pki_kit import issue, make_ca
 
 
 @pytest.fixture(scope="module")

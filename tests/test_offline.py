@@ -1,4 +1,4 @@
-"""Fault injection against the real gateway simulator over HTTP: with the gateway down, slow, failing
+"""Fault injection against the real gateway over HTTP: with the gateway down, slow, failing
 with 5xx, or dropping the connection mid-answer, a resident whose card is in the vault still gets it,
 and once the link is back every outbox event reaches the gateway exactly once (checked there)."""
 
@@ -137,8 +137,8 @@ def test_a_day_with_the_link_down_for_8_hours_hands_over_as_many_cards_and_loses
 
 
 def _tls(world, tmp_path):
-    """The simulator also on HTTPS (mutual TLS), and this kiosk's client certificate."""
-    from kiosk.gateway.pki import issue, make_ca
+    """The gateway also on HTTPS (mutual TLS), and this kiosk's client certificate."""
+    from tests.pki_kit import issue, make_ca
 
     ca = make_ca(tmp_path / "pki")
     server = issue(ca, tmp_path / "pki", "gateway", server_names=("127.0.0.1",))
@@ -167,7 +167,7 @@ def test_mutual_tls_with_a_pinned_ca(world, tmp_path) -> None:
 
 def test_wrong_server_certificate_is_refused_and_the_kiosk_serves_offline(world, clock, tmp_path) -> None:
     from kiosk.gateway.client import GatewayClient
-    from kiosk.gateway.pki import issue, make_ca
+    from tests.pki_kit import issue, make_ca
 
     url, ca, kiosk = _tls(world, tmp_path)
     # the kiosk pins a different CA (a man in the middle, or a gateway certificate from elsewhere)

@@ -1,4 +1,4 @@
-"""`kiosk provision` and `kiosk selftest` against the gateway simulator over mutual TLS."""
+"""`kiosk provision` and `kiosk selftest` against the real gateway (kiosk.sim.office) over mutual TLS."""
 
 from __future__ import annotations
 
@@ -14,19 +14,20 @@ import pytest
 from kiosk.cli import main
 from kiosk.config import load_config
 from kiosk.gateway.client import GatewayClient
-from kiosk.gateway.pki import issue, make_ca, make_csr
-from kiosk.sim.gateway import GatewaySimulator
+from kiosk.gateway.pki import make_csr
+from kiosk.sim.office import Office
 from kiosk.store.sealed import Sealer
 from kiosk.store.secret_files import write_secret
+from tests.pki_kit import issue, make_ca, signing_ca
 
 
 @pytest.fixture
-def gateway(tmp_path: Path) -> Iterator[tuple[GatewaySimulator, str, Path]]:
-    sim = GatewaySimulator(tmp_path / "gw.db", seed=2, today=dt.date(2026, 11, 23))
+def gateway(tmp_path: Path) -> Iterator[tuple[Office, str, Path]]:
+    sim = Office(tmp_path / "gw.db", seed=2, today=dt.date(2026, 11, 23))
     sim.start()
     ca = make_ca(tmp_path / "gw-pki")
     server = issue(ca, tmp_path / "gw-pki", "gateway", server_names=("127.0.0.1",))
-    sim.ca = ca
+    sim.sign_enrolments(signing_ca(ca))
     url = sim.start_tls(server.cert, server.key, client_ca=ca.cert)
     yield sim, url, ca.cert
     sim.close()

@@ -1,2 +1,2 @@
-"""The kiosk's client of the Dukcapil kiosk gateway, checked against the contract (openapi.yaml), and the PKI
-helpers for provisioning. The gateway simulator lives in kiosk/sim/gateway/."""
+"""The kiosk's client of the Dukcapil kiosk gateway, checked against the contract (openapi.yaml), and the
+kiosk's side of its PKI (its key and certificate request). The gateway itself is loket_gateway/."""
