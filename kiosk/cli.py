@@ -225,8 +225,8 @@ def _add_simulation_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
     """demo and simulate: the kiosk in a simulated town."""
     demo = sub.add_parser(
         "demo",
-        help="the real app with simulated hardware and a seeded gateway simulator",
-        description=f"The real app with simulated hardware and a seeded gateway simulator. {DEMO_HELP}.",
+        help="the real app with simulated hardware and the real gateway, demo-seeded",
+        description=f"The real app with simulated hardware and the real gateway, demo-seeded. {DEMO_HELP}.",
     )
     demo.add_argument("--windowed", action="store_true", help="a window instead of full screen")
     demo.add_argument("--seed", type=int, default=1, help="seed of the simulated town (default 1)")
