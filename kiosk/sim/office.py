@@ -14,6 +14,7 @@ Only this module and kiosk.sim.fault_front import the gateway service; `kiosk ru
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 import ssl
 import threading
@@ -129,6 +130,7 @@ class Office:
         self.db = Database(f"sqlite:///{Path(db_path)}")
         # in the demo and the benchmarks it shares the kiosk's process: its page cache capped as the store's
         event.listen(self.db.engine, "connect", _cap_cache)
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # a fresh town's migrations are no news
         migrate(self.db)
         self.gateway = Gateway(self.db, today=today or dt.date.today())
         seed_demo(self.gateway, seed, today=self.gateway.today(), per_status=per_status)
