@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("kiosk_id")
     token.add_argument("--office", required=True)
     add_arguments(command)
+    from loket_gateway import bench
+
+    bench.add_arguments(sub)
     return parser
 
 
@@ -129,6 +132,10 @@ def _one_line(exc: Exception) -> str:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return _serve(args)
+    if args.command == "bench":
+        from loket_gateway import bench
+
+        return bench.main(args)
     from loket_gateway.db import Database, migrate
     from loket_gateway.gateway import Gateway
 
