@@ -67,18 +67,49 @@ class EventLedger:
         return self.db.write(lambda conn: self._accept(conn, kiosk_id, batch))
 
     def _accept(self, conn: Connection, kiosk_id: str, batch: list[dict[str, Any]]) -> dict[str, Any]:
+        """One INSERT ... ON CONFLICT DO NOTHING RETURNING for the batch (the rows it returns are new and
+        applied here, in the batch's order), one UPDATE counting the repeats: a handful of round trips
+        whatever the batch's size. An ID twice in one batch is new once and a repeat after."""
+        first: dict[str, dict[str, Any]] = {}
+        repeats: dict[str, int] = {}
+        for e in batch:
+            if e["id"] in first:
+                repeats[e["id"]] = repeats.get(e["id"], 0) + 1
+            else:
+                first[e["id"]] = e
+        created: set[str] = set()
+        if first:
+            now = time.time()
+            rows = [
+                {
+                    "event_id": i,
+                    "kiosk_id": kiosk_id,
+                    "kind": e["kind"],
+                    "payload": json.dumps(e.get("payload") or {}),
+                    "received": now,
+                    "deliveries": 1,
+                }
+                for i, e in sorted(first.items())  # key order: two batches sharing IDs lock them alike
+            ]
+            insert = self.db.insert(events).values(rows).on_conflict_do_nothing(index_elements=["event_id"])
+            created = {r[0] for r in conn.execute(insert.returning(events.c.event_id))}
+        for i in first:
+            if i not in created:
+                repeats[i] = repeats.get(i, 0) + 1
+        for n in sorted(set(repeats.values())):
+            ids = sorted(i for i, k in repeats.items() if k == n)
+            where = events.c.event_id.in_(ids)
+            conn.execute(update(events).where(where).values(deliveries=events.c.deliveries + n))
         accepted: list[str] = []
         duplicates: list[str] = []
+        seen: set[str] = set()
         for e in batch:
-            event_id, kind, payload = e["id"], e["kind"], e.get("payload") or {}
-            row = {"event_id": event_id, "kiosk_id": kiosk_id, "kind": kind, "payload": json.dumps(payload)}
-            insert = self.db.insert(events).values({**row, "received": time.time(), "deliveries": 1})
-            created = insert.on_conflict_do_nothing(index_elements=["event_id"]).returning(events.c.event_id)
-            if conn.execute(created).first() is None:  # RETURNING, not rowcount: psycopg's is -1 for an INSERT
-                where = events.c.event_id == event_id
-                conn.execute(update(events).where(where).values(deliveries=events.c.deliveries + 1))
+            event_id = e["id"]
+            if event_id not in created or event_id in seen:
                 duplicates.append(event_id)
                 continue
+            seen.add(event_id)
+            kind, payload = e["kind"], e.get("payload") or {}
             try:
                 self._apply(conn, kiosk_id, event_id, kind, payload)
             except PayloadInvalid as exc:
