@@ -3,6 +3,7 @@ persistent http.client connection with its own client certificate; a client proc
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import random
@@ -177,7 +178,7 @@ class KioskDriver:
                 time.sleep(0.2)
             return status
         if kind == "ticket":
-            ticket = f"{abs(hash((self.run, k, m))) & (2**64 - 1):016x}"
+            ticket = hashlib.sha256(f"{self.run}-{k}-{m}".encode()).hexdigest()[:16]  # one per visit
             return self.call("POST", f"/v1/tickets/{ticket}/consume", {})[0]
         nik = self.plan.niks[m]
         if kind == "lookup":
