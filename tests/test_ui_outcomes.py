@@ -431,7 +431,7 @@ def test_a_ticket_spent_at_another_kiosk_is_refused_here(ui):
     spent = world.kiosk.intake.verify(text, clock())
     assert isinstance(spent, Ticket)
     world.gateway.add_kiosk("KIOSK-UI-2", KIOSK_OFFICE, "key-ui-2")
-    world.gateway.consume_ticket("KIOSK-UI-2", spent.ticket_id)  # a calo was there first
+    world.gateway.gateway.residents.consume_ticket("KIOSK-UI-2", spent.ticket_id)  # a calo was there first
     hold_up(app, world, text, Step.REFUSED)
     refused_and_left(app, world, clock, Reason.TICKET_USED_ELSEWHERE)
 
