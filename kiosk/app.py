@@ -325,9 +325,6 @@ def run_kiosk(cfg: KioskConfig, parts: Parts, health: Health, windowed: bool = F
     store = Store(cfg.db_path)
     client = GatewayClient.for_kiosk(cfg)
     kiosk = Kiosk(cfg, store, client, parts, health=health)
-    attach = getattr(parts.face, "attach", None)
-    if attach is not None:  # the live face check reads the frames the screen shows
-        attach(lambda: kiosk.last_frame, kiosk.templates.get)
     parts.reader.start()
     sync = SyncWorker(store, client, health=health)
     kiosk.attach_sync(sync)

@@ -21,6 +21,7 @@ from kiosk.flow.rules import Part, part_to_use, slip_for
 from kiosk.gateway.client import GatewayClient
 from kiosk.gateway.head import HeadSigner
 from kiosk.health import Health
+from kiosk.identity.face_check import LiveFaceVerifier
 from kiosk.identity.templates import Templates
 from kiosk.runner.desk import ResidentDesk
 from kiosk.runner.effects import EffectTable
@@ -74,6 +75,8 @@ class Kiosk:
         self.upkeep = Upkeep(store, gateway, self.status_board, self.today, signer)
         self.loop = EventLoop(cfg.flow, cfg.language, clock, self._carry_out, self.counters)
         self.intake = Intake(cfg, parts.camera, parts.nik_reader, store, self.health, self.loop.post, clock)
+        if isinstance(parts.face, LiveFaceVerifier):  # it reads the frames the screen shows, and the templates
+            parts.face.attach(lambda: self.last_frame, self.templates.get)
         handlers = EffectHandlers(
             cfg, store, parts, self.health, self.desk, self.vault, self.status_board, self.post, self.refresh, clock
         )
