@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +21,10 @@ from kiosk.hardware.printer import SimPrinter
 from kiosk.hardware.reader import CardEvent, CardPresented, CardReader, SimCardReader
 from kiosk.hardware.vault import SimVault
 from kiosk.health import Health
+from kiosk.identity.face import FaceVerifier
+from kiosk.identity.face_check import LiveFaceVerifier
 from kiosk.identity.operator import Operator, hash_pin
+from kiosk.identity.templates import Enrol
 from kiosk.runner import Kiosk, Parts
 from kiosk.sim.office import KIOSK_OFFICE, Office, Resident
 from kiosk.sim.scenes import SceneFaceVerifier, SceneNikReader
@@ -125,11 +128,17 @@ def build_world(
     language: str = "id",
     reader: CardReader | None = None,
     shared: tuple[Office, str] | None = None,
+    camera: SimCamera | None = None,
+    face: LiveFaceVerifier | None = None,
+    photos: Mapping[str, bytes] | None = None,
 ) -> World:
     """Start the office's gateway and wire a kiosk to it; the vault is loaded from the manifest. With
     `shared` (a running gateway of another world, a kiosk ID) the kiosk is a second one of the same office
     at that gateway (the gateway stays the first world's to close). `clock` is the flow's and the sync
-    worker's, `sleep` the gateway client's backoff: a simulation passes its own, so no retry waits for real."""
+    worker's, `sleep` the gateway client's backoff: a simulation passes its own, so no retry waits for real.
+    `face` is the real face check instead of the scene-reading stand-in, with `camera` (a SimCamera, or one
+    that plays frames) and `photos` (card ID -> recording photo, set at the gateway before the vault is
+    loaded: each card's template is computed from its manifest photo, as at a real loading)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     gateway, url, kiosk_key = _gateway_for(data_dir, seed, per_status, dt.date.fromtimestamp(clock()), shared)
     cfg = demo_config(gateway, url, data_dir, vault_slots, flow, language, kiosk_key)
@@ -137,7 +146,7 @@ def build_world(
     gateway.register_journal_key(cfg.kiosk_id, HeadSigner.make_key_file(cfg.journal_key_path))
     store = Store(cfg.db_path, clock=clock)
     client = GatewayClient(url, cfg.kiosk_id, cfg.api_key, timeout_s=cfg.gateway_timeout_s, sleep=sleep)
-    camera = SimCamera()
+    camera = camera or SimCamera()
     health: Health = getattr(reader, "health", None) or Health()  # one health model, whoever reads cards
     sim_reader = SimCardReader(health)
     card_reader: CardReader = reader or sim_reader
@@ -150,11 +159,10 @@ def build_world(
         vault.monotonic, vault.pause = clock, sleep
     for card in store.inventory():  # the simulated vault still holds what the store says it holds
         vault.put(card.slot)
-    enrolled = {r.card_id: r.person for r in gateway.residents if r.card_id}
     printer, indicators = SimPrinter(), SimIndicators()
-    face = SceneFaceVerifier(camera, enrolled, face_wait_s)
+    check, enrol = _face_check(gateway, camera, face, photos or {}, face_wait_s)
     nik_reader, speaker = SceneNikReader(camera), RecordingSpeaker()
-    parts = Parts(camera, card_reader, vault, printer, indicators, face, nik_reader, speaker=speaker)
+    parts = Parts(camera, card_reader, vault, printer, indicators, check, nik_reader, enrol, speaker=speaker)
     kiosk = Kiosk(cfg, store, client, parts, clock=clock, executor=executor, health=health)
     card_reader.start()
     load_vault_from_manifest(kiosk, vault, client.manifest())
@@ -163,6 +171,18 @@ def build_world(
     kiosk.upkeep.refresh_leases()  # offline booking places from the start
     parts_ = (camera, sim_reader, vault, printer, indicators, sync, card_reader, binder)
     return World(cfg, gateway, client, store, kiosk, *parts_, owns_gateway=shared is None)
+
+
+def _face_check(
+    gateway: Office, camera: SimCamera, face: LiveFaceVerifier | None, photos: Mapping[str, bytes], wait_s: float
+) -> tuple[FaceVerifier, Enrol | None]:
+    """The face check and the template enrolment: the real ones with the cards' photos set at the gateway,
+    or the stand-in that reads who the simulated scene shows (no templates)."""
+    if face is None:
+        return SceneFaceVerifier(camera, {r.card_id: r.person for r in gateway.residents if r.card_id}, wait_s), None
+    for card_id, photo in photos.items():
+        gateway.set_photo(card_id, photo)
+    return face, face.enrol
 
 
 class RealCardBinder:
