@@ -299,7 +299,9 @@ def _add_technician_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
 
     from kiosk.bench import add_bench_parsers
 
-    bench = sub.add_parser("bench", help="benchmarks: qr, faces, ocr, outbox, ui, fuzz, powercut, soak, liveness")
+    bench = sub.add_parser(
+        "bench", help="benchmarks: qr, faces, ocr, outbox, ui, fuzz, powercut, soak, liveness, track"
+    )
     add_bench_parsers(bench)
     bench.set_defaults(func=cmd_bench)
 

@@ -40,6 +40,10 @@ def add_bench_parsers(bench: argparse.ArgumentParser) -> None:
     live.add_argument("folder", type=Path, help="a folder with clips.csv and the clips it lists")
     live.add_argument("--seed", type=int, default=1, help="seed of the rendered people and attacks (default 1)")
     live.add_argument("--json", action="store_true")
+    track = sub.add_parser("track", help="the face tracker on one clip: per-frame state, box and turn in degrees")
+    track.add_argument("clip", type=Path, help="a video file")
+    track.add_argument("--every", type=int, default=1, help="print every N-th frame of the trace (default 1)")
+    track.add_argument("--json", action="store_true")
     soak = sub.add_parser("soak", help="a simulated week, link flapping, hardware faults: memory, fds, events")
     soak.add_argument("--days", type=int, default=7, help="simulated days (default 7)")
     soak.add_argument("--per-day", type=int, default=300, help="journeys a day (default 300)")
@@ -170,6 +174,15 @@ def run_bench(args: argparse.Namespace) -> int:
         except clips.ClipError as exc:
             raise SystemExit(f"kiosk bench liveness: {exc}") from None
         print(json.dumps(result, sort_keys=False) if args.json else liveness.report(result))
+        return 0
+    if args.bench == "track":
+        from kiosk.bench import clips, track
+
+        try:
+            result = track.run(args.clip, max(1, args.every))
+        except clips.ClipError as exc:
+            raise SystemExit(f"kiosk bench track: {exc}") from None
+        print(json.dumps(result, sort_keys=False) if args.json else track.report(result))
         return 0
     if args.bench == "qr":
         from kiosk.bench import qr
