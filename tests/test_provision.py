@@ -33,9 +33,9 @@ def gateway(tmp_path: Path) -> Iterator[tuple[Office, str, Path]]:
     sim.close()
 
 
-def enrolment(folder: Path, kiosk_id: str, url: str, token: str, ca: Path | None) -> Path:
+def enrolment(folder: Path, kiosk_id: str, url: str, token: str, ca: Path | None, *extra: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    lines = [f'kiosk_id = "{kiosk_id}"', f'gateway_url = "{url}"', f'token = "{token}"']
+    lines = [f'kiosk_id = "{kiosk_id}"', f'gateway_url = "{url}"', f'token = "{token}"', *extra]
     if ca is not None:
         (folder / "gateway-ca.crt").write_bytes(ca.read_bytes())
         lines.append('ca_file = "gateway-ca.crt"')
@@ -86,6 +86,43 @@ def test_bad_enrolment_files_name_the_key(gateway, tmp_path: Path, capsys, kiosk
     assert main(["provision", "--enrol", str(enrol), "--config", str(tmp_path / "etc" / "kiosk.toml")]) == 2
     assert expected in capsys.readouterr().err
     assert not (tmp_path / "etc" / "kiosk.toml").exists(), "nothing is written from bad input"
+
+
+TECHNICIAN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ0ZXN0a2V5Zm9ydGhldGVjaG5pY2lhbnNvbmx5MDAw budi@dukcapil"
+
+
+def test_the_enrolment_file_carries_technician_keys_the_management_address_and_the_hardware(
+    gateway, tmp_path: Path
+) -> None:
+    sim, url, ca = gateway
+    token = sim.issue_enrolment_token("KUPANG-05")
+    extra = (f'ssh_keys = ["{TECHNICIAN_KEY}"]', 'ops_listen = "10.20.0.5:9101"', 'hardware = "sim"')
+    enrol = enrolment(tmp_path / "boot", "KUPANG-05", url, token, ca, *extra)
+    config = tmp_path / "etc" / "kiosk.toml"
+    assert main(["provision", "--enrol", str(enrol), "--config", str(config), "--data-dir", str(tmp_path / "d")]) == 0
+    cfg = load_config(config)
+    assert cfg.ops_listen == ("10.20.0.5", 9101) and cfg.hardware.vault == "sim", "no --hardware: the file's"
+    keys = config.parent / "ssh" / "technician.keys"
+    assert keys.read_text() == TECHNICIAN_KEY + "\n"
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o644 and stat.S_IMODE(keys.parent.stat().st_mode) == 0o755
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('ssh_keys = ["ssh-ed25519 short"]', "ssh_keys[0]: not one OpenSSH public key line"),
+        ('ssh_keys = "ssh-ed25519 AAAA"', "ssh_keys: must be a list"),
+        ('ops_listen = "0.0.0.0"', "ops_listen: '0.0.0.0' must be the management address"),
+        ('ops_listen = "10.1.2.300:9101"', "ops_listen: '10.1.2.300:9101'"),
+        ('hardware = "qemu"', "hardware: 'qemu' must be one of kiosk, sim"),
+    ],
+)
+def test_bad_optional_enrolment_keys_are_named(gateway, tmp_path: Path, capsys, line: str, expected: str) -> None:
+    sim, url, ca = gateway
+    enrol = enrolment(tmp_path / "boot", "KUPANG-06", url, sim.issue_enrolment_token("KUPANG-06"), ca, line)
+    assert main(["provision", "--enrol", str(enrol), "--config", str(tmp_path / "etc" / "kiosk.toml")]) == 2
+    assert expected in capsys.readouterr().err
+    assert not (tmp_path / "etc").exists(), "nothing is written from bad input"
 
 
 def test_a_token_for_another_kiosk_is_refused(gateway, tmp_path: Path, capsys) -> None:

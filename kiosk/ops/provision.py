@@ -31,6 +31,11 @@ from kiosk.gateway.pki import make_csr
 from kiosk.store.secret_files import tighten, write_secret
 
 KIOSK_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
+LISTEN = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$")
+SSH_KEY = re.compile(
+    r"^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ssh-rsa) [A-Za-z0-9+/=]{60,1000}( [ -~]{0,100})?$"
+)
+MAX_SSH_KEYS = 20
 
 log = logging.getLogger(__name__)
 SERVICE_USER = "loket"  # the kiosk unit's User= (systemd/loket.sysusers.conf)
@@ -71,12 +76,17 @@ class ProvisionError(RuntimeError):
 
 @dataclass(frozen=True)
 class Enrolment:
-    """What the enrolment file says: the kiosk, its gateway, the one-time token and the CA to pin."""
+    """What the enrolment file says: the kiosk, its gateway, the one-time token and the CA to pin; and,
+    optionally, the technicians' SSH keys, the management address of /metrics and /healthz, and the
+    hardware ("sim": a demo or test kiosk without devices)."""
 
     kiosk_id: str
     gateway_url: str
     token: str
     ca_file: Path | None
+    ssh_keys: tuple[str, ...] = ()
+    ops_listen: str | None = None
+    hardware: str | None = None
 
 
 def read_enrolment(path: Path) -> Enrolment:
@@ -102,9 +112,42 @@ def read_enrolment(path: Path) -> Enrolment:
             problems.append(f"ca_file: {ca_file} is not a file; copy the gateway CA next to the enrolment file")
     elif not loopback:
         problems.append("ca_file: missing; the gateway's CA certificate must come with the enrolment file")
+    ssh_keys = _ssh_keys(data.get("ssh_keys", []), problems)
+    ops_listen: str | None = None
+    if "ops_listen" in data:
+        ops_listen = str(data["ops_listen"]).strip()
+        m = LISTEN.match(ops_listen)
+        if not m or not all(int(o) <= 255 for o in m.group(1).split(".")) or not 0 < int(m.group(2)) < 65536:
+            problems.append(
+                f'ops_listen: {ops_listen!r} must be the management address, e.g. ops_listen = "10.20.0.5:9101"'
+            )
+    hardware = None
+    if "hardware" in data:
+        hardware = str(data["hardware"]).strip()
+        if hardware not in HARDWARE:
+            problems.append(
+                f"hardware: {hardware!r} must be one of {', '.join(HARDWARE)} (sim: a demo kiosk without devices)"
+            )
     if problems:
         raise ConfigError(problems)
-    return Enrolment(kiosk_id, url.rstrip("/"), token, ca_file)
+    return Enrolment(kiosk_id, url.rstrip("/"), token, ca_file, ssh_keys, ops_listen, hardware)
+
+
+def _ssh_keys(value: object, problems: list[str]) -> tuple[str, ...]:
+    """The technicians' public SSH keys, one OpenSSH line each; what is wrong noted in `problems`."""
+    if not isinstance(value, list) or len(value) > MAX_SSH_KEYS:
+        problems.append(
+            f"ssh_keys: must be a list of at most {MAX_SSH_KEYS} public keys, "
+            'e.g. ssh_keys = ["ssh-ed25519 AAAA... name"]'
+        )
+        return ()
+    keys = []
+    for i, key in enumerate(value):
+        text = str(key).strip()
+        if not SSH_KEY.match(text):
+            problems.append(f"ssh_keys[{i}]: not one OpenSSH public key line (ssh-ed25519 AAAA... name)")
+        keys.append(text)
+    return tuple(keys)
 
 
 def provision(
@@ -120,6 +163,7 @@ def provision(
     if hardware not in HARDWARE:
         raise ConfigError([f"--hardware: {hardware!r} is not one of {', '.join(HARDWARE)}"])
     enrol = read_enrolment(enrol_path)
+    hardware = enrol.hardware or hardware
     owner = service_account(service_user)
     try:
         return _provision(enrol, config_path, data_dir, hardware, owner)
@@ -142,6 +186,7 @@ def _provision(
     answer = _spend_token(enrol, csr, journal_key)
     tls = _write_credentials(secrets_dir, key_path, enrol, answer, owner)
     _make_seal_key(secrets_dir / "seal.key", owner)
+    _write_ssh_keys(secrets_dir / "ssh", enrol.ssh_keys)
     cfg = _install_config(config_path, _config_text(enrol, answer, secrets_dir, data_dir, tls, hardware))
     os.chmod(config_path, 0o640)
     if owner is not None:
@@ -170,6 +215,19 @@ def _make_seal_key(path: Path, owner: tuple[int, int] | None) -> None:
     tighten(path)
     if owner is not None:
         os.chown(path, *owner)
+
+
+def _write_ssh_keys(folder: Path, keys: tuple[str, ...]) -> None:
+    """The technicians' keys where sshd looks for them (image-build/files/sshd-loket.conf: root's, 0644 in a
+    0755 folder, as sshd's StrictModes wants); none given: none written, and an old list is kept."""
+    if not keys:
+        return
+    folder.mkdir(mode=0o755, exist_ok=True)
+    os.chmod(folder, 0o755)
+    tmp = folder / "technician.keys.new"
+    tmp.write_text("".join(f"{k}\n" for k in keys))
+    os.chmod(tmp, 0o644)
+    tmp.replace(folder / "technician.keys")
 
 
 def _spend_token(enrol: Enrolment, csr: str, journal_key: str) -> dict[str, Any]:
@@ -222,6 +280,7 @@ def _config_text(
 ) -> str:
     """The kiosk.toml for this kiosk: identity, gateway, the queue system's ticket keys and the hardware map."""
     keys = ", ".join(f'"{kid}" = "{hexkey}"' for kid, hexkey in sorted(answer["ticket_keys"].items()))
+    ops = f'\n[ops]\nlisten = "{enrol.ops_listen}"\n' if enrol.ops_listen else ""
     return f"""# Written by `kiosk provision` for {enrol.kiosk_id}. Keys are explained in config/kiosk.example.toml.
 [kiosk]
 id = "{enrol.kiosk_id}"
@@ -237,7 +296,7 @@ api_key_file = "{secrets_dir / "api-key"}"
 {tls}
 [tickets]
 keys = {{ {keys} }}
-
+{ops}
 [hardware]
 {HARDWARE[hardware]}"""
 
