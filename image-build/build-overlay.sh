@@ -25,11 +25,19 @@ install -m 0644 "$repo/systemd/loket.conf" "$root/usr/lib/tmpfiles.d/loket.conf"
 install -d -m 0755 "$root/usr/local/sbin"
 install -m 0755 "$here/files/loket-datapart.sh" "$root/usr/local/sbin/loket-datapart"
 install -m 0644 "$here/files/loket-datapart.service" "$root/etc/systemd/system/loket-datapart.service"
-install -m 0644 "$here/files/var-lib-loket.mount" "$root/etc/systemd/system/var-lib-loket.mount"
-install -d -m 0755 "$root/etc/systemd/system/local-fs.target.wants"
+install -d -m 0755 "$root/etc/systemd/system/local-fs.target.wants" "$root/data"
 ln -sfn ../loket-datapart.service "$root/etc/systemd/system/multi-user.target.wants/loket-datapart.service"
-ln -sfn ../var-lib-loket.mount "$root/etc/systemd/system/local-fs.target.wants/var-lib-loket.mount"
+# /data is the partition; the kiosk's state and its provisioned configuration are bound from it
+for mount in data.mount var-lib-loket.mount etc-loket.mount; do
+  install -m 0644 "$here/files/$mount" "$root/etc/systemd/system/$mount"
+  ln -sfn "../$mount" "$root/etc/systemd/system/local-fs.target.wants/$mount"
+done
+install -m 0644 "$here/files/loket-sshkeys.service" "$root/etc/systemd/system/loket-sshkeys.service"
+ln -sfn ../loket-sshkeys.service "$root/etc/systemd/system/multi-user.target.wants/loket-sshkeys.service"
 install -m 0644 "$repo/systemd/loket.sysusers.conf" "$root/usr/lib/sysusers.d/loket.conf"
+install -m 0644 "$here/files/loket-admin.sysusers.conf" "$root/usr/lib/sysusers.d/loket-admin.conf"
+install -d -m 0750 "$root/etc/sudoers.d"
+install -m 0440 "$here/files/sudoers-loket-admin" "$root/etc/sudoers.d/loket-admin"
 
 # no login prompt over the kiosk's screen: the app owns tty1 (maintenance is over SSH, keys only)
 ln -sfn /dev/null "$root/etc/systemd/system/getty@tty1.service"

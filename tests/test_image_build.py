@@ -36,9 +36,18 @@ def test_overlay_holds_the_kiosk_units_users_and_system_settings(tmp_path: Path)
     assert os.readlink(system / "multi-user.target.wants/loket-datapart.service") == "../loket-datapart.service"
     assert os.access(root / "usr/local/sbin/loket-datapart", os.X_OK)
     assert "mkfs.ext4 -q -L" in (root / "usr/local/sbin/loket-datapart").read_text()
-    mount = (root / "etc/systemd/system/var-lib-loket.mount").read_text()
-    assert "What=/dev/disk/by-label/LOKETDATA" in mount and "Where=/var/lib/loket" in mount
-    assert os.readlink(system / "local-fs.target.wants/var-lib-loket.mount") == "../var-lib-loket.mount"
+    data = (system / "data.mount").read_text()
+    assert "What=/dev/disk/by-label/LOKETDATA" in data and "Where=/data" in data
+    for unit, source, where in (
+        ("var-lib-loket", "/data/state", "/var/lib/loket"),
+        ("etc-loket", "/data/etc", "/etc/loket"),
+    ):
+        mount = (system / f"{unit}.mount").read_text()
+        assert f"What={source}" in mount and f"Where={where}" in mount and "bind" in mount
+        assert "RequiresMountsFor=/data" in mount
+    for unit in ("data.mount", "var-lib-loket.mount", "etc-loket.mount"):
+        assert os.readlink(system / "local-fs.target.wants" / unit) == f"../{unit}"
+    assert "HostKey /data/ssh/" in (root / "etc/ssh/sshd_config.d/loket.conf").read_text()
     assert "u loket" in (root / "usr/lib/sysusers.d/loket.conf").read_text()
     assert "m loket gpio" in (root / "usr/lib/sysusers.d/loket.conf").read_text()
     assert "d /var/lib/loket 0750 loket loket" in (root / "usr/lib/tmpfiles.d/loket.conf").read_text()

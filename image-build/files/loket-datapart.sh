@@ -1,7 +1,10 @@
 #!/bin/bash
-# First boot: make the writable data partition (label LOKETDATA) from the SD card's free space. The root
-# is read-only under its overlay, so nothing is written to /etc: var-lib-loket.mount (in the image) mounts
-# the partition by its label on every boot. Does nothing once the partition exists.
+# First boot: make the writable data partition (label LOKETDATA) from the SD card's free space, and lay
+# out what lives on it: state/ (bound to /var/lib/loket, the kiosk's own), etc/ (bound to /etc/loket,
+# root's, read by group loket: the provisioned configuration and secrets) and ssh/ (this kiosk's own SSH
+# host key, so no two kiosks share one). The root is read-only, so nothing else is written: data.mount,
+# var-lib-loket.mount and etc-loket.mount (in the image) mount them on every boot. Does nothing once the
+# partition exists.
 set -euo pipefail
 
 label=LOKETDATA
@@ -16,4 +19,11 @@ partprobe "$disk"
 udevadm settle
 new_part="$(lsblk -n -o PATH "$disk" | tail -n 1)"
 mkfs.ext4 -q -L "$label" "$new_part"
+staging="$(mktemp -d /run/loket-datapart.XXXXXX)"
+mount "$new_part" "$staging"
+install -d -m 0750 -o loket -g loket "$staging/state"
+install -d -m 0750 -o root -g loket "$staging/etc"
+install -d -m 0700 -o root -g root "$staging/ssh"
+umount "$staging"
+rmdir "$staging"
 udevadm settle
