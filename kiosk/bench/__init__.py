@@ -147,6 +147,32 @@ def run_powercut(args: argparse.Namespace) -> int:
     return 0 if powercut.held(result) else 1
 
 
+def run_clip_bench(args: argparse.Namespace) -> int:
+    """`kiosk bench liveness DIR` and `kiosk bench track CLIP`: the face check on video clips."""
+    from kiosk.bench import clips
+
+    if args.bench == "liveness":
+        import logging
+
+        from kiosk.bench import liveness
+
+        logging.getLogger("kiosk.identity").setLevel(logging.WARNING)  # one line per face check otherwise
+        try:
+            result = liveness.run(args.folder, args.seed)
+        except clips.ClipError as exc:
+            raise SystemExit(f"kiosk bench liveness: {exc}") from None
+        print(json.dumps(result, sort_keys=False) if args.json else liveness.report(result))
+        return 0
+    from kiosk.bench import track
+
+    try:
+        result = track.run(args.clip, max(1, args.every))
+    except clips.ClipError as exc:
+        raise SystemExit(f"kiosk bench track: {exc}") from None
+    print(json.dumps(result, sort_keys=False) if args.json else track.report(result))
+    return 0
+
+
 def run_bench(args: argparse.Namespace) -> int:
     result: dict[str, Any]
     if args.bench == "powercut":
@@ -162,28 +188,8 @@ def run_bench(args: argparse.Namespace) -> int:
         result = soak.run(args.days, args.per_day, args.seed)
         print(json.dumps(result, sort_keys=False) if args.json else soak.report(result))
         return 0 if soak.held(result) else 1
-    if args.bench == "liveness":
-        import logging
-
-        from kiosk.bench import clips, liveness
-
-        logging.getLogger("kiosk.identity").setLevel(logging.WARNING)  # one line per face check otherwise
-
-        try:
-            result = liveness.run(args.folder, args.seed)
-        except clips.ClipError as exc:
-            raise SystemExit(f"kiosk bench liveness: {exc}") from None
-        print(json.dumps(result, sort_keys=False) if args.json else liveness.report(result))
-        return 0
-    if args.bench == "track":
-        from kiosk.bench import clips, track
-
-        try:
-            result = track.run(args.clip, max(1, args.every))
-        except clips.ClipError as exc:
-            raise SystemExit(f"kiosk bench track: {exc}") from None
-        print(json.dumps(result, sort_keys=False) if args.json else track.report(result))
-        return 0
+    if args.bench in ("liveness", "track"):
+        return run_clip_bench(args)
     if args.bench == "qr":
         from kiosk.bench import qr
 

@@ -102,8 +102,9 @@ _HEAD_POINTS = [30, 8, 36, 45, 48, 54]
 
 def yaw_degrees(points: np.ndarray, frame_shape: tuple[int, ...]) -> float:
     """The head's turn about the vertical axis in degrees (> 0: toward the camera's right, the resident's
-    left), from the 68 landmarks and a generic head (solvePnP, focal length the frame's width): an
-    estimate within a few degrees for turns up to about 40, for showing a trace, not for deciding."""
+    left), from the 68 landmarks and a generic head (solvePnP, focal length the frame's width): for showing
+    a trace, not for deciding. Its zero is off by the person's head shape and the camera (a frontal GRID
+    talker reads +17 to +20, capture5 frontal -0.4 to +2): read its changes, and Pose.yaw beside it."""
     import cv2
 
     h, w = frame_shape[:2]
