@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 
 from kiosk.identity.dlibface import DlibFaces
-from kiosk.identity.liveness import Action
+from kiosk.identity.face_check import PROMPTS
+from kiosk.identity.liveness import Action, Pose
 
 FPS = 10.0
 
@@ -50,6 +51,7 @@ class FaceRenderer:
         padded = cv2.copyMakeBorder(photo, side, side, side, side, cv2.BORDER_REPLICATE)
         crop = padded[cy + side - side // 2 : cy + side + side // 2, cx + side - side // 2 : cx + side + side // 2]
         self.photo = cv2.resize(crop, (640, 640), interpolation=cv2.INTER_AREA)
+        self.faces = faces
         rgb = faces.rgb(self.photo)
         box = faces.detect(rgb)[0]
         self.points = faces.landmarks(rgb, box)
@@ -65,38 +67,55 @@ class FaceRenderer:
         border = [(x, y) for x in (0, w / 2, w - 1) for y in (0, h / 2, h - 1) if (x, y) != (w / 2, h / 2)]
         self.border = np.array(border, dtype=np.float64)
         self.centre = centre
+        self._triangles: list[tuple[int, int, int]] | None = None
+        self._lids: str | None = None  # how shut lids are drawn (_lids_that_read_shut)
 
     # -- geometry ---------------------------------------------------------------------------
 
-    def _turned(self, degrees: float) -> tuple[np.ndarray, np.ndarray]:
-        a = math.radians(degrees)
-        src = np.vstack([self.points, self.extra])
-        z = np.concatenate([self.z, self.extra_z])
-        dst = src.copy()
-        dst[:, 0] = self.centre[0] + (src[:, 0] - self.centre[0]) * math.cos(a) + z * math.sin(a)
-        return np.vstack([src, self.border]), np.vstack([dst, self.border])
+    def _layout(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every control point (landmarks, forehead and ring, the frame's border) and its depth."""
+        src = np.vstack([self.points, self.extra, self.border])
+        z = np.concatenate([self.z, self.extra_z, np.full(len(self.border), -self.width)])
+        return src, z
 
-    @staticmethod
-    def _warp(image: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    def _mesh(self) -> list[tuple[int, int, int]]:
+        """Triangles over the frontal layout (Delaunay on the source points, computed once): the same
+        triangles are drawn however the head turns, so a turn never re-triangulates (shut lids do: _shut_drawn)."""
+        if self._triangles is None:
+            self._triangles = self._delaunay(self._layout()[0])
+        return self._triangles
+
+    def _turned(self, degrees: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(source points, where they go, their depth) for the head turned by `degrees` about the
+        vertical axis; the frame's border stays."""
+        a = math.radians(degrees)
+        src, z = self._layout()
+        dst = src.copy()
+        moving = len(src) - len(self.border)
+        dst[:moving, 0] = self.centre[0] + (src[:moving, 0] - self.centre[0]) * math.cos(a) + z[:moving] * math.sin(a)
+        depth = z.copy()
+        depth[:moving] = z[:moving] * math.cos(a) - (src[:moving, 0] - self.centre[0]) * math.sin(a)
+        return src, dst, depth
+
+    def _warp(
+        self, src: np.ndarray, dst: np.ndarray, depth: np.ndarray, mesh: list[tuple[int, int, int]] | None = None
+    ) -> np.ndarray:
+        """The photo warped triangle by triangle from `src` onto `dst`, the farthest triangles first, so the
+        near cheek covers the far one as on a turned head (a painter's order, no folds or tears)."""
+        image = self.photo
         h, w = image.shape[:2]
-        subdiv = cv2.Subdiv2D((0, 0, w, h))
-        index = {}
-        for i, (x, y) in enumerate(dst):
-            px, py = float(min(max(x, 0), w - 1)), float(min(max(y, 0), h - 1))
-            index[(round(px, 3), round(py, 3))] = i
-            subdiv.insert((px, py))
         out = image.copy()
-        for tri in subdiv.getTriangleList():
-            pts = [(round(float(tri[k]), 3), round(float(tri[k + 1]), 3)) for k in (0, 2, 4)]
-            if not all(p in index for p in pts):
-                continue
-            ids = [index[p] for p in pts]
-            s, d = src[ids].astype(np.float32), dst[ids].astype(np.float32)
+        order = sorted(self._mesh() if mesh is None else mesh, key=lambda t: float(depth[list(t)].mean()))
+        for ids in order:
+            s, d = src[list(ids)].astype(np.float32), dst[list(ids)].astype(np.float32)
             x, y, bw, bh = cv2.boundingRect(np.round(d).astype(np.int32))
             x, y = max(x, 0), max(y, 0)
             bw, bh = min(bw, w - x), min(bh, h - y)
             if bw <= 0 or bh <= 0:
                 continue
+            (ax, ay), (bx, by) = d[1] - d[0], d[2] - d[0]
+            if abs(float(ax * by - ay * bx)) < 1e-3:
+                continue  # a triangle squashed flat (a shut eye's opening) covers nothing
             m = cv2.getAffineTransform(s, d - np.array([x, y], np.float32))
             patch = cv2.warpAffine(image, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
             mask = np.zeros((bh, bw), np.uint8)
@@ -118,12 +137,100 @@ class FaceRenderer:
     def frame(self, degrees: float = 0.0, eyes_closed: bool = False) -> np.ndarray:
         """The face turned by `degrees` (> 0: to the person's left), eyes open or shut (the upper lids'
         skin slides down over the eyes, as in a blink)."""
-        src, dst = self._turned(degrees)
-        if eyes_closed:
-            dst[:68] = self._lids_down(dst[:68])
+        src, dst, depth = self._turned(degrees)
         if not degrees and not eyes_closed:
             return self.photo.copy()
-        return self._warp(self.photo, src, dst)
+        if not eyes_closed:
+            return self._warp(src, dst, depth)
+        dst[:68] = self._lids_down(dst[:68])
+        if self._lids is None:
+            self._lids = self._lids_that_read_shut()
+        return self._shut_drawn(self._lids, src, dst, depth)
+
+    def _shut_drawn(self, style: str, src: np.ndarray, dst: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        """Shut lids drawn one of three ways: the lid skin re-triangulated over the eye ("skin"), that and
+        the lash line along the lower lid ("lash"), or the fixed mesh with the slit covered by skin from
+        below the eye ("cover")."""
+        if style == "cover":
+            return self._shut(self._warp(src, dst, depth), dst[:68])
+        out = self._warp(src, dst, depth, self._delaunay(dst))
+        if style == "lash":
+            for eye in (slice(36, 42), slice(42, 48)):
+                pts = dst[eye]
+                thick = max(1, round(float(pts[:, 0].max() - pts[:, 0].min()) / 12))
+                cv2.polylines(
+                    out, [np.round(pts[[0, 5, 4, 3]]).astype(np.int32)], False, (40, 35, 35), thick, cv2.LINE_AA
+                )
+        return out
+
+    def _lids_that_read_shut(self) -> str:
+        """The way of drawing shut lids (`_shut_drawn`) that this photo's landmarks read as most shut,
+        frontal, at the kiosk's detection scale; chosen once per photo from the rendering alone (no
+        prompt, no verifier state). A still photo has no real lid: each way leaves the landmarks on an
+        open eye on some photos (measured on the test photos: 0.42-0.81 of open)."""
+        src, dst, depth = self._turned(0.0)
+        dst[:68] = self._lids_down(dst[:68])
+        openness = {}
+        for style in ("skin", "lash", "cover"):
+            rgb = self.faces.rgb(self._shut_drawn(style, src, dst, depth))
+            boxes = self.faces.detect(rgb, side=480, upsample=0)
+            openness[style] = Pose.of(self.faces.landmarks(rgb, boxes[0])).ear if boxes else 1.0
+        return min(openness, key=lambda k: openness[k])
+
+    def _delaunay(self, points: np.ndarray) -> list[tuple[int, int, int]]:
+        """Triangles over `points` where they are drawn: with the lids down the lid skin's triangles
+        re-form over the eye (the fixed mesh would keep a squashed slit of the open eye)."""
+        h, w = self.photo.shape[:2]
+        subdiv = cv2.Subdiv2D((0, 0, w, h))
+        index = {}
+        for i, (x, y) in enumerate(points):
+            px, py = float(min(max(x, 0), w - 1)), float(min(max(y, 0), h - 1))
+            index[(round(px, 3), round(py, 3))] = i
+            subdiv.insert((px, py))
+        triangles = []
+        for tri in subdiv.getTriangleList():
+            pts = [(round(float(tri[k]), 3), round(float(tri[k + 1]), 3)) for k in (0, 2, 4)]
+            if all(q in index for q in pts):
+                a, b, c = (index[q] for q in pts)
+                triangles.append((a, b, c))
+        return triangles
+
+    @staticmethod
+    def _shut(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """A shut eye's look over what the warp left: the slit between the lids and the lashes around it
+        covered with the skin just below the eye (mirrored), and the lash line drawn along the lower lid."""
+        out = image.copy()
+        h, w = out.shape[:2]
+        for eye in (slice(36, 42), slice(42, 48)):
+            pts = points[eye]
+            x0, x1 = float(pts[:, 0].min()), float(pts[:, 0].max())
+            cy = float(pts[:, 1].mean())
+            ew = x1 - x0
+            top, bottom = int(cy - 0.5 * ew), int(cy + 0.2 * ew)
+            left, right = int(x0 - 0.3 * ew), int(x1 + 0.3 * ew) + 1
+            span = bottom - top
+            gap = int(0.05 * ew)  # below the lower lashes
+            if span <= 0 or top < 0 or left < 0 or right > w or bottom + gap + span > h:
+                continue
+            skin = out[bottom + gap : bottom + gap + span, left:right][::-1].astype(np.float32)
+            mask = np.zeros((span, right - left), np.float32)
+            cv2.ellipse(
+                mask,
+                ((right - left) // 2, span // 2),
+                (int(0.36 * (right - left)), int(0.3 * span)),
+                0,
+                0,
+                360,
+                1.0,
+                -1,
+            )
+            soft = cv2.GaussianBlur(mask, (0, 0), max(1.0, span / 8))[..., None]
+            region = out[top:bottom, left:right].astype(np.float32)
+            out[top:bottom, left:right] = (soft * skin + (1 - soft) * region).astype(np.uint8)
+            lash = np.round(pts[[0, 5, 4, 3]]).astype(np.int32)  # the outer corner, the lower lid, the inner
+            colour = tuple(int(c) for c in np.percentile(image[top:bottom, left:right].reshape(-1, 3), 3, axis=0))
+            cv2.polylines(out, [lash], False, colour, 1, cv2.LINE_AA)
+        return out
 
     def perform(self, actions: tuple[Action, ...], rng: random.Random) -> Iterator[np.ndarray]:
         """A person doing `actions`, with a little natural sway."""
@@ -135,8 +242,9 @@ class FaceRenderer:
                     yield self.frame(0.0 if closed else sway, eyes_closed=closed)
             else:
                 sign = 1 if action == Action.TURN_LEFT else -1
-                # held at 22 degrees: warped further, some photos' landmarks stop following the turn
-                for deg in [6, 12, 16, 20, 22, 22, 22, 22, 20, 16, 10, 3, 0, 0]:
+                # held 0.6 s at 20 degrees: beyond about 22 some photos' landmarks stop following the
+                # warp (a still photo has no far cheek; PromptedPerson turns 20-30 and is re-prompted)
+                for deg in [6, 12, 16, 20, 20, 20, 20, 20, 20, 16, 10, 3, 0, 0]:
                     yield self.frame(sign * deg)
 
     def held_print(self, frames: int, rng: random.Random, picture: np.ndarray | None = None) -> Iterator[np.ndarray]:
@@ -158,6 +266,78 @@ class FaceRenderer:
             out = background.copy()
             out[mask > 0] = frame[mask > 0]
             yield cv2.GaussianBlur(out, (3, 3), 0)
+
+
+PROMPTED = {text: key for key, text in PROMPTS.items()}
+
+
+class PromptedPerson:
+    """An honest resident who follows the screen's prompts, frame by frame (`prompt` is the face check's
+    prompt callback, `frame(t)` the camera): each prompt is answered after a reaction time of
+    `reaction_s` (0.5-1 s, drawn per prompt); a turn goes to this person's own amplitude (20-30 degrees,
+    drawn once) in 0.4 s, is held 0.5 s and comes back; "blink twice" is two blinks of 0.2 s; "a little
+    further" is a turn 8 degrees further; a prompt still on screen 1 s after the answer is answered again
+    (the person saw it was not taken); between answers the head sways a little."""
+
+    def __init__(self, renderer: FaceRenderer, rng: random.Random) -> None:
+        self.r, self.rng = renderer, rng
+        self.amplitude = rng.uniform(20.0, 30.0)
+        self.key = "look"
+        self._due = 0.0  # when the current prompt is answered
+        self._plan: list[tuple[float, bool]] = []  # frames to come: (degrees, eyes shut)
+        self._now = 0.0
+        self._turn = 0  # the side of the last turn asked (+1: left)
+
+    def prompt(self, msgid: str) -> None:
+        key = PROMPTED.get(msgid, "")
+        if key == self.key:
+            return
+        self.key = key
+        self._due = self._now + self.rng.uniform(0.5, 1.0)
+
+    def _answer(self) -> list[tuple[float, bool]]:
+        key = self.key
+        if key == "blink_twice":
+            return [(0.0, True)] * 2 + [(0.0, False)] * 3 + [(0.0, True)] * 2 + [(0.0, False)] * 3
+        if key in ("turn_left", "turn_right", "further", "other_way"):
+            if key in ("turn_left", "turn_right"):
+                self._turn = 1 if key == "turn_left" else -1
+            elif key == "other_way":
+                self._turn = -self._turn
+            peak = self.amplitude + (8.0 if key == "further" else 0.0)
+            ramp = [peak * k / 4 for k in (1, 2, 3, 4)]
+            degrees = [*ramp, *[peak] * 5, *reversed(ramp[:-1]), 0.0]
+            return [(self._turn * d, False) for d in degrees]
+        return []
+
+    def frame(self, t: float) -> np.ndarray:
+        self._now = t
+        if not self._plan and t >= self._due:
+            self._plan = self._answer()
+            self._due = t + (len(self._plan) / FPS) + 1.0  # still asked a second after: again
+        if self._plan:
+            degrees, shut = self._plan.pop(0)
+            return self.r.frame(degrees, eyes_closed=shut)
+        return self.r.frame(self.rng.uniform(-1.0, 1.0))
+
+
+class PromptedCamera:
+    """A PromptedPerson as the kiosk's live camera at FPS, with the clock the face check reads: each
+    frame moves time on by one frame; after `seconds`, no more frames (time runs on fast)."""
+
+    def __init__(self, person: PromptedPerson, seconds: float = 40.0) -> None:
+        self.person, self.seconds = person, seconds
+        self.now = 0.0
+
+    def frame(self) -> np.ndarray | None:
+        if self.now >= self.seconds:
+            self.now += 1.0
+            return None
+        self.now += 1.0 / FPS
+        return self.person.frame(self.now)
+
+    def clock(self) -> float:
+        return self.now
 
 
 def filmed_print(held: Iterator[np.ndarray], rng: random.Random) -> Iterator[np.ndarray]:

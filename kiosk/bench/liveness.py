@@ -152,12 +152,31 @@ def played(faces: DlibFaces, stream: list[tuple[float, np.ndarray]], order: tupl
 Stream = list[tuple[float, np.ndarray]]
 
 
+def played_prompted(faces: DlibFaces, person: Any, order: tuple[Action, ...]) -> dict[str, Any]:
+    """A rendered honest person who reacts to the prompts (kiosk.bench.face_render.PromptedPerson) through
+    the real LiveFaceVerifier, the template their own frontal photo."""
+    from kiosk.bench.face_render import PromptedCamera
+
+    camera = PromptedCamera(person)
+    template = faces.enrol(person.r.photo)
+    if template is None:
+        return {"live": False, "match": False, "reason": "no_face_in_clip"}
+    verifier = LiveFaceVerifier(faces, timeout_s=camera.seconds + 2.0, challenge=lambda: order, clock=camera.clock)
+    verifier.attach(camera.frame, lambda card_id: template)
+    result = verifier.verify("bench", person.prompt)
+    return {
+        "live": result.live, "match": result.match, "reason": result.reason, "distance": round(result.score, 3),
+        "seconds": round(camera.now, 1),
+    }  # fmt: skip
+
+
 def rendered(
     faces: DlibFaces, clip: Clip, seen: list[Seen], rng: random.Random
-) -> list[tuple[str, tuple[Action, ...], Stream]]:
-    """(kind, order, stream) of the honest person and the attacks made from a natural clip's largest
-    frontal frame (kiosk.bench.face_render); none if the clip has no such frame."""
-    from kiosk.bench.face_render import FPS, FaceRenderer, filmed_print
+) -> list[tuple[str, tuple[Action, ...], Any]]:
+    """(kind, order, stream) of the attacks made from a natural clip's largest frontal frame
+    (kiosk.bench.face_render), and (kind, order, person) of the honest person who follows the prompts;
+    none if the clip has no such frame."""
+    from kiosk.bench.face_render import FPS, FaceRenderer, PromptedPerson, filmed_print
 
     frontal = [s for s in seen if s.points is not None and s.detected and abs(Pose.of(s.points).yaw) < 0.06]
     if not frontal:
@@ -175,10 +194,8 @@ def rendered(
     def order() -> tuple[Action, ...]:
         return ORDERS[rng.randrange(len(ORDERS))]
 
-    asked = order()
-    honest = [*renderer.perform(asked, rng), *[renderer.photo] * int(2 * FPS)]
     return [
-        ("honest_prompted", asked, timed(honest)),
+        ("honest_prompted", order(), PromptedPerson(renderer, random.Random(rng.randrange(1 << 30)))),
         ("attack:held_print", order(), timed(renderer.held_print(int(12 * FPS), rng))),
         ("attack:filmed_print", order(), timed(filmed_print(renderer.held_print(int(12 * FPS), rng), rng))),
     ]
@@ -200,10 +217,12 @@ def run(folder: Path, seed: int = 1, settings: LivenessSettings | None = None) -
         if clip.kind == "honest_natural":
             row["natural"] = natural(clip, seen, settings).__dict__
             for kind, order, stream in rendered(faces, clip, seen, rng):
-                cls = "honest_prompted" if kind == "honest_prompted" else "attack"
+                honest = kind == "honest_prompted"
+                outcome = played_prompted(faces, stream, order) if honest else played(faces, stream, order)
                 rows.append(
-                    {"clip": f"{clip.name} [{kind}, rendered]", "class": cls, "person": clip.person,
-                     "frames": len(stream), "order": [a.value for a in order], "played": played(faces, stream, order)}
+                    {"clip": f"{clip.name} [{kind}, rendered]", "class": "honest_prompted" if honest else "attack",
+                     "person": clip.person, "frames": round(outcome["seconds"] * 10) if honest else len(stream),
+                     "order": [a.value for a in order], "played": outcome}
                 )  # fmt: skip
         else:
             stream = list(frames(clip.path))
