@@ -45,11 +45,12 @@ def client(server):
 
 
 def test_the_kiosks_client_runs_every_operation_against_the_real_server(server, client):
-    _, _, residents, signer = server
+    _, gw, residents, signer = server
     ready = {r.card_id for r in residents if r.status == "ready_here"}
     assert {c.card_id for c in client.manifest()} == ready
-    version, _ = client.manifest_since(None)
-    assert client.manifest_since(version) == (version, None)
+    version, _, keys = client.manifest_since(None)
+    assert keys is not None and {str(k): v for k, v in keys.items()} == gw.issuer.public_keys()
+    assert client.manifest_since(version) == (version, None, None)
     for r in residents[:12]:
         assert client.lookup(r.nik).status == r.status
     chip = next(r for r in residents if r.old_chip_uid)

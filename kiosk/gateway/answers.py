@@ -9,6 +9,8 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Any
 
+from kiosk.identity.ticket import public_key_from_hex
+
 
 @dataclass(frozen=True)
 class ManifestCard:
@@ -116,6 +118,20 @@ def photo_bytes(text: str | None) -> bytes | None:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ValueError("photo is not base64") from exc
+
+
+def manifest_ticket_keys(data: dict[str, Any]) -> dict[int, str] | None:
+    """A full manifest's ticket keys by key ID (None if it carries none); ValueError for a key that is no
+    Ed25519 point."""
+    keys = data.get("ticket_keys")
+    if not keys:
+        return None
+    for hexkey in keys.values():
+        try:
+            public_key_from_hex(hexkey)
+        except ValueError as exc:
+            raise ValueError("a ticket key is not an Ed25519 public key") from exc
+    return {int(kid): str(hexkey) for kid, hexkey in keys.items()}
 
 
 def manifest_cards(data: dict[str, Any]) -> list[ManifestCard]:

@@ -202,14 +202,16 @@ class GatewayClient:
         cards: list[ManifestCard] = self._typed("manifest", answers.manifest_cards, data)
         return cards
 
-    def manifest_since(self, version: int | None) -> tuple[int, list[ManifestCard] | None]:
-        """(version, cards), or (version, None) if nothing changed since `version`."""
+    def manifest_since(self, version: int | None) -> tuple[int, list[ManifestCard] | None, dict[int, str] | None]:
+        """(version, cards, ticket keys), or (version, None, None) if nothing changed since `version`; the
+        keys are None when a full manifest carries none."""
         params = {"since_version": version} if version is not None else None
         data = self._call("getManifest", "GET", f"/v1/kiosks/{self.kiosk_id}/manifest", params=params)
         if data.get("unchanged"):
-            return data["version"], None
+            return data["version"], None, None
         cards: list[ManifestCard] = self._typed("manifest", answers.manifest_cards, data)
-        return data["version"], cards
+        keys: dict[int, str] | None = self._typed("manifest", answers.manifest_ticket_keys, data)
+        return data["version"], cards, keys
 
     def lookup(self, nik: str) -> LookupAnswer:
         """Where a resident's card stands (the NIK travels in the body, never in a URL)."""

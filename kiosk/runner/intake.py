@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 
 import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.config import KioskConfig
 from kiosk.flow import events as ev
@@ -41,7 +42,6 @@ class Intake:
     ) -> None:
         self.cfg, self.camera, self.nik_reader = cfg, camera, nik_reader
         self.store, self.health, self.post, self.clock = store, health, post, clock
-        self.keys = {kid: public_key_from_hex(k) for kid, k in cfg.ticket_keys.items()}
         self.qr = QrScanner()
         self.step = Step.IDLE  # the step the loop last showed (set on the loop thread, read here)
         self.last_frame: np.ndarray | None = None
@@ -100,4 +100,12 @@ class Intake:
 
     def verify(self, text: str, now: float) -> Ticket | TicketRefusal:
         """A scanned QR text as a verified ticket of this office, or the reason it is refused."""
-        return verify_ticket(text, self.keys, self.cfg.office, now, self.store.ticket_used, self.cfg.ticket_window)
+        keys = self.ticket_keys()
+        return verify_ticket(text, keys, self.cfg.office, now, self.store.ticket_used, self.cfg.ticket_window)
+
+    def ticket_keys(self) -> dict[int, Ed25519PublicKey]:
+        """The keys a ticket may be signed with: exactly the set the last full manifest delivered (the
+        gateway signs tickets, so a key it retired stops here too), or kiosk.toml's from enrolment before
+        any manifest did."""
+        held = self.store.ticket_keys() or self.cfg.ticket_keys
+        return {kid: public_key_from_hex(k) for kid, k in held.items()}

@@ -54,13 +54,15 @@ class Upkeep:
         """Poll the manifest (cheap when unchanged): renew each card's validity, withdraw cards no longer
         listed. Returns how many were withdrawn, None if the gateway could not be asked."""
         try:
-            version, cards = self.gateway.manifest_since(self.manifest_version)
+            version, cards, keys = self.gateway.manifest_since(self.manifest_version)
         except (GatewayUnavailable, GatewayRefused) as exc:
             log.info("manifest not refreshed: %s", exc)
             return None
         self.manifest_version = version
         if cards is None:
             return 0
+        if keys is not None and self.store.replace_ticket_keys(keys):  # a rotation or retirement reached us
+            log.info("ticket keys from the manifest: %s", ", ".join(map(str, sorted(keys))))
         withdrawn = self.store.renew_manifest({c.card_id: c.valid_until or "9999-12-31" for c in cards})
         if withdrawn:
             log.warning("%d card(s) withdrawn from this kiosk's manifest: due for unloading", withdrawn)

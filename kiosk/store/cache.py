@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS known_status (
     office_name TEXT,
     known_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS ticket_keys (
+    key_id INTEGER PRIMARY KEY,
+    public_key TEXT NOT NULL
+);
 """
 
 
@@ -40,6 +44,22 @@ class Cache(Database):
     def _create(self) -> None:
         super()._create()
         self._script(SCHEMA)
+
+    # -- the queue's ticket keys, as the last full manifest delivered them ------------------------
+
+    def replace_ticket_keys(self, keys: Mapping[int, str]) -> bool:
+        """Trust exactly `keys` (key ID -> Ed25519 public key, hex) from now; True if the set changed."""
+        with self.transaction() as tx:
+            held = dict(tx.execute("SELECT key_id, public_key FROM ticket_keys").fetchall())
+            if held == dict(keys):
+                return False
+            tx.execute("DELETE FROM ticket_keys")
+            tx.executemany("INSERT INTO ticket_keys VALUES (?,?)", sorted(keys.items()))
+            return True
+
+    def ticket_keys(self) -> dict[int, str]:
+        """The ticket keys the last full manifest delivered ({} before the first)."""
+        return {int(k): str(v) for k, v in self._rows("SELECT key_id, public_key FROM ticket_keys")}
 
     # -- leased recording places, for bookings while the gateway is unreachable ---------------
 
