@@ -46,6 +46,10 @@ class Resident:
         self.rng = random.Random(4)
         self._frames: Iterator[np.ndarray] = iter(())
         self.prompts: list[str] = []
+        self.now = 0.0  # the camera's clock: 10 frames a second, however slowly this machine renders them
+
+    def clock(self) -> float:
+        return self.now
 
     def prompt(self, msgid: str) -> None:
         self.prompts.append(msgid)
@@ -59,6 +63,7 @@ class Resident:
             self._frames = iter(())
 
     def frame(self) -> np.ndarray:
+        self.now += 0.1
         nxt = next(self._frames, None)
         if nxt is None:
             if self.print_:
@@ -79,6 +84,7 @@ def templates(tmp_path: Path, faces: DlibFaces) -> Templates:
 
 
 def verifier(faces: DlibFaces, templates: Templates, resident: Resident, **kw: object) -> LiveFaceVerifier:
+    kw.setdefault("clock", resident.clock)
     v = LiveFaceVerifier(faces, LivenessSettings(step_timeout_s=4.0), timeout_s=30, **kw)  # type: ignore[arg-type]
     return v.attach(resident.frame, templates.get)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -121,6 +122,9 @@ def test_network_printer_prints_when_paper_is_in(loopback: LoopbackPrinter) -> N
     assert printer.state() == PrinterState.OK
     assert printer.print_document(DOC)
     printer.close()
+    end = time.monotonic() + 10  # the loopback printer's thread reads what was sent at its own pace
+    while render(DOC) not in bytes(loopback.received) and time.monotonic() < end:
+        time.sleep(0.02)
     assert render(DOC) in bytes(loopback.received)
 
 
