@@ -13,6 +13,7 @@ gateway accepted the token.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import os
 import pwd
@@ -31,7 +32,6 @@ from kiosk.gateway.pki import make_csr
 from kiosk.store.secret_files import tighten, write_secret
 
 KIOSK_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
-LISTEN = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$")
 SSH_KEY = re.compile(
     r"^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ssh-rsa) [A-Za-z0-9+/=]{60,1000}( [ -~]{0,100})?$"
 )
@@ -116,8 +116,7 @@ def read_enrolment(path: Path) -> Enrolment:
     ops_listen: str | None = None
     if "ops_listen" in data:
         ops_listen = str(data["ops_listen"]).strip()
-        m = LISTEN.match(ops_listen)
-        if not m or not all(int(o) <= 255 for o in m.group(1).split(".")) or not 0 < int(m.group(2)) < 65536:
+        if not _is_ipv4_listen(ops_listen):
             problems.append(
                 f'ops_listen: {ops_listen!r} must be the management address, e.g. ops_listen = "10.20.0.5:9101"'
             )
@@ -131,6 +130,16 @@ def read_enrolment(path: Path) -> Enrolment:
     if problems:
         raise ConfigError(problems)
     return Enrolment(kiosk_id, url.rstrip("/"), token, ca_file, ssh_keys, ops_listen, hardware)
+
+
+def _is_ipv4_listen(text: str) -> bool:
+    """Whether `text` is an IPv4 address and a port, as ADDRESS:PORT (the management interface's own address)."""
+    host, _, port = text.rpartition(":")
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return port.isascii() and port.isdigit() and len(port) <= 5 and 0 < int(port) < 65536
 
 
 def _ssh_keys(value: object, problems: list[str]) -> tuple[str, ...]:
