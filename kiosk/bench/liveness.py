@@ -26,6 +26,7 @@ import numpy as np
 from kiosk.bench.clips import Clip, Seen, frames, observe, read_list
 from kiosk.identity.dlibface import DlibFaces
 from kiosk.identity.eyes import Eyes
+from kiosk.identity.face import Prompt, silent
 from kiosk.identity.face_check import LiveFaceVerifier
 from kiosk.identity.liveness import Action, ChallengeRun, LivenessSettings, Outcome, Pose
 
@@ -136,17 +137,29 @@ class ClipCamera:
         return self.now
 
 
+def _checked(
+    faces: DlibFaces,
+    camera: Any,
+    timeout_s: float,
+    template: Any,
+    order: tuple[Action, ...],
+    prompt: Prompt = silent,
+) -> dict[str, Any]:
+    """One face check by the real LiveFaceVerifier on `camera` (its frame() and clock()) with a fixed
+    challenge `order`, against `template`; the outcome as the bench reports it."""
+    verifier = LiveFaceVerifier(faces, timeout_s=timeout_s, challenge=lambda: order, clock=camera.clock)
+    verifier.attach(camera.frame, lambda card_id: template)
+    result = verifier.verify("bench", prompt)
+    return {"live": result.live, "match": result.match, "reason": result.reason, "distance": round(result.score, 3)}
+
+
 def played(faces: DlibFaces, stream: list[tuple[float, np.ndarray]], order: tuple[Action, ...]) -> dict[str, Any]:
     """A clip through the real LiveFaceVerifier as a live camera, the template its own first face."""
-    camera = ClipCamera(stream)
     sample = stream[:: max(1, len(stream) // 10)]
     template = next((t for t in (faces.enrol(f) for _, f in sample) if t is not None), None)
-    verifier = LiveFaceVerifier(faces, timeout_s=stream[-1][0] + 2.0, challenge=lambda: order, clock=camera.clock)
-    verifier.attach(camera.frame, lambda card_id: template)
     if template is None:
         return {"live": False, "match": False, "reason": "no_face_in_clip"}
-    result = verifier.verify("bench")
-    return {"live": result.live, "match": result.match, "reason": result.reason, "distance": round(result.score, 3)}
+    return _checked(faces, ClipCamera(stream), stream[-1][0] + 2.0, template, order)
 
 
 Stream = list[tuple[float, np.ndarray]]
@@ -161,13 +174,8 @@ def played_prompted(faces: DlibFaces, person: Any, order: tuple[Action, ...]) ->
     template = faces.enrol(person.r.photo)
     if template is None:
         return {"live": False, "match": False, "reason": "no_face_in_clip"}
-    verifier = LiveFaceVerifier(faces, timeout_s=camera.seconds + 2.0, challenge=lambda: order, clock=camera.clock)
-    verifier.attach(camera.frame, lambda card_id: template)
-    result = verifier.verify("bench", person.prompt)
-    return {
-        "live": result.live, "match": result.match, "reason": result.reason, "distance": round(result.score, 3),
-        "seconds": round(camera.now, 1),
-    }  # fmt: skip
+    outcome = _checked(faces, camera, camera.seconds + 2.0, template, order, person.prompt)
+    return {**outcome, "seconds": round(camera.now, 1)}
 
 
 def rendered(
