@@ -16,10 +16,18 @@ install -d -m 0755 "$root/etc/systemd/system/multi-user.target.wants" \
   "$root/etc/systemd/timesyncd.conf.d" "$root/etc/ssh/sshd_config.d" "$root/etc/udev/rules.d"
 install -d -m 0750 "$root/etc/loket"
 
-for unit in loket-kiosk.service loket-provision.service; do
+for unit in loket-kiosk.service loket-provision.service loket-update.service; do
   install -m 0644 "$repo/systemd/$unit" "$root/etc/systemd/system/$unit"
   ln -sfn "../$unit" "$root/etc/systemd/system/multi-user.target.wants/$unit"   # systemctl enable
 done
+# field updates (kiosk/ops/update.py): a bundle in incoming/ starts loket-update.service; the launcher
+# runs the update slot in use ahead of the image's own venv; the update root lives on the data partition
+install -d -m 0755 "$root/etc/systemd/system/paths.target.wants" "$root/opt/loket/bin" "$root/usr/share/loket/update-keys"
+install -m 0644 "$repo/systemd/loket-update.path" "$root/etc/systemd/system/loket-update.path"
+ln -sfn ../loket-update.path "$root/etc/systemd/system/paths.target.wants/loket-update.path"
+install -m 0755 "$repo/systemd/loket-kiosk-run" "$root/opt/loket/bin/kiosk-run"
+install -d -m 0755 "$root/var/lib"
+ln -sfn /data/update "$root/var/lib/loket-update"
 install -m 0644 "$repo/systemd/loket.conf" "$root/usr/lib/tmpfiles.d/loket.conf"
 # the writable data partition, made on first boot (the root is read-only under an overlay)
 install -d -m 0755 "$root/usr/local/sbin"

@@ -65,7 +65,7 @@ if [ ! -e "$wheels/.key-$wheel_key" ]; then
   platforms=()
   for glibc in 17 24 26 27 28 31 34 35 36; do platforms+=(--platform "manylinux_2_${glibc}_aarch64"); done
   # shellcheck disable=SC2046  # one requirement per line
-  python3 -m pip download -q --no-warn-script-location --dest "$wheels" "${platforms[@]}" --platform manylinux2014_aarch64 \
+  python3 -m pip download -q --dest "$wheels" "${platforms[@]}" --platform manylinux2014_aarch64 \
     --platform linux_aarch64 --python-version 3.11 --implementation cp --abi cp311 --abi abi3 --abi none \
     --only-binary=:all: $(printf '%s\n' "$deps" | sed 's/ *;.*//' | tr '\n' ' ')
   touch "$wheels/.key-$wheel_key"

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kiosk import __version__
 from kiosk.config import ConfigError, load_config
 from kiosk.identity.nik import mask_nik
 from kiosk.lockdown import DEMO, DEMO_HELP, choose
@@ -214,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The `kiosk` command line: its subcommands, grouped by who runs them."""
     parser = argparse.ArgumentParser(prog="kiosk", description="Loket Mandiri e-KTP self-service kiosk")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_simulation_commands(sub)
     _add_kiosk_commands(sub)
@@ -296,6 +298,10 @@ def _add_technician_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
     doctor = sub.add_parser("doctor", help="explain what is wrong on a broken kiosk")
     doctor.add_argument("--config", default="/etc/loket/kiosk.toml")
     doctor.set_defaults(func=cmd_doctor)
+
+    from kiosk.ops.update_cli import add_update_parsers
+
+    add_update_parsers(sub)
 
     from kiosk.bench import add_bench_parsers
 

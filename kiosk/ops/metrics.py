@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from kiosk import __version__
 from kiosk.health import State
 from kiosk.runner import Kiosk
 
@@ -55,6 +56,9 @@ class KioskCollector(Collector):
         for kind in sorted(CONFLICT_KINDS | s.conflicts.keys()):  # known kinds from 0, so increase() sees the first
             conflicts.add_metric([kind], s.conflicts.get(kind, 0))
         yield conflicts
+        info = GaugeMetricFamily("kiosk_build_info", "The kiosk's version (1, labelled)", labels=["version"])
+        info.add_metric([__version__], 1)
+        yield info
         yield GaugeMetricFamily("kiosk_outbox_pending", "Events waiting for the gateway", value=s.outbox_pending)
         yield GaugeMetricFamily("kiosk_vault_cards", "Cards in the vault", value=s.vault_cards)
         yield GaugeMetricFamily(
@@ -104,9 +108,11 @@ class OpsServer:
         return {
             "status": s.overall.value,
             "kiosk": s.kiosk_id,
+            "version": __version__,
             "components": {n: {"state": c.state.value, "reason": c.reason} for n, c in sorted(s.components.items())},
             "outbox_pending": s.outbox_pending,
             "gateway_up": s.link_up is not False,
+            "gateway_reached": s.link_up is True,  # a delivery (heartbeat or events) got through since start
         }
 
     def start(self, host: str = "127.0.0.1", port: int = 9101) -> str:

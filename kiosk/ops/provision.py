@@ -32,6 +32,7 @@ from kiosk.gateway.pki import make_csr
 from kiosk.store.secret_files import tighten, write_secret
 
 KIOSK_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
+UPDATE_KEY = re.compile(r"[0-9a-f]{64}")  # an Ed25519 public key: field updates signed by it are accepted
 SSH_KEY = re.compile(
     r"^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ssh-rsa) [A-Za-z0-9+/=]{60,1000}( [ -~]{0,100})?$"
 )
@@ -87,6 +88,7 @@ class Enrolment:
     ssh_keys: tuple[str, ...] = ()
     ops_listen: str | None = None
     hardware: str | None = None
+    update_keys: tuple[str, ...] = ()  # public keys (64 hex digits) whose signed field updates it accepts
 
 
 def read_enrolment(path: Path) -> Enrolment:
@@ -113,6 +115,7 @@ def read_enrolment(path: Path) -> Enrolment:
     elif not loopback:
         problems.append("ca_file: missing; the gateway's CA certificate must come with the enrolment file")
     ssh_keys = _ssh_keys(data.get("ssh_keys", []), problems)
+    update_keys = _update_keys(data.get("update_keys", []), problems)
     ops_listen: str | None = None
     if "ops_listen" in data:
         ops_listen = str(data["ops_listen"]).strip()
@@ -129,7 +132,7 @@ def read_enrolment(path: Path) -> Enrolment:
             )
     if problems:
         raise ConfigError(problems)
-    return Enrolment(kiosk_id, url.rstrip("/"), token, ca_file, ssh_keys, ops_listen, hardware)
+    return Enrolment(kiosk_id, url.rstrip("/"), token, ca_file, ssh_keys, ops_listen, hardware, update_keys)
 
 
 def _is_ipv4_listen(text: str) -> bool:
@@ -157,6 +160,21 @@ def _ssh_keys(value: object, problems: list[str]) -> tuple[str, ...]:
             problems.append(f"ssh_keys[{i}]: not one OpenSSH public key line (ssh-ed25519 AAAA... name)")
         keys.append(text)
     return tuple(keys)
+
+
+def _update_keys(value: object, problems: list[str]) -> tuple[str, ...]:
+    """The field-update signing keys (`kiosk update make-key` prints one); what is wrong noted in `problems`."""
+    if not isinstance(value, list) or len(value) > MAX_SSH_KEYS:
+        problems.append(
+            f"update_keys: must be a list of at most {MAX_SSH_KEYS} public keys of 64 hex digits, "
+            'e.g. update_keys = ["3b6a27bc..."] (kiosk update make-key prints one)'
+        )
+        return ()
+    keys = tuple(str(key).strip().lower() for key in value)
+    for i, key in enumerate(keys):
+        if not UPDATE_KEY.fullmatch(key):
+            problems.append(f"update_keys[{i}]: not 64 hex digits (kiosk update make-key prints one)")
+    return keys
 
 
 def provision(
@@ -196,6 +214,7 @@ def _provision(
     tls = _write_credentials(secrets_dir, key_path, enrol, answer, owner)
     _make_seal_key(secrets_dir / "seal.key", owner)
     _write_ssh_keys(secrets_dir / "ssh", enrol.ssh_keys)
+    _write_update_keys(secrets_dir / "update-keys", enrol.update_keys)
     cfg = _install_config(config_path, _config_text(enrol, answer, secrets_dir, data_dir, tls, hardware))
     os.chmod(config_path, 0o640)
     if owner is not None:
@@ -237,6 +256,19 @@ def _write_ssh_keys(folder: Path, keys: tuple[str, ...]) -> None:
     tmp.write_text("".join(f"{k}\n" for k in keys))
     os.chmod(tmp, 0o644)
     tmp.replace(folder / "technician.keys")
+
+
+def _write_update_keys(folder: Path, keys: tuple[str, ...]) -> None:
+    """The field-update keys where `kiosk update apply` looks besides the image's (root's, 0644); none
+    given: none written, and keys written before are kept."""
+    if not keys:
+        return
+    folder.mkdir(mode=0o755, exist_ok=True)
+    for i, key in enumerate(keys):
+        tmp = folder / f"enrolment-{i}.pub.new"
+        tmp.write_text(f"{key}\n")
+        os.chmod(tmp, 0o644)
+        tmp.replace(folder / f"enrolment-{i}.pub")
 
 
 def _spend_token(enrol: Enrolment, csr: str, journal_key: str) -> dict[str, Any]:
