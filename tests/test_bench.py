@@ -72,6 +72,8 @@ def test_bench_ui_walks_every_journey_in_the_real_window():
         result
     )
     assert {"rss_slope_stderr_kib_per_100", "rss_slope_second_half_kib_per_100", "rss_end_trimmed_kib"} <= set(result)
+    assert set(result["rss_parts_slope_kib_per_100"]) == {"anon", "file", "shmem"}
+    assert result["rss_parts_end_kib"]["anon"] > 0 and result["rss_parts_end_kib"]["file"] > 0
     assert {"goals", "goals_met", "journeys", "journeys_completed", "kinds", "failures"} <= set(result)
     assert (result["journeys"], result["journeys_completed"], result["failures"]) == (12, 12, [])
     cold = result["cold_start_s"]

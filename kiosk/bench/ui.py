@@ -130,6 +130,8 @@ def report(r: dict[str, Any]) -> str:
         f"{'' if stderr is None else f' (standard error {stderr:.0f})'}",
         f"{'RSS slope over the second half, KiB/100 journeys':<54}{late}",
         f"{'RSS at the end, free heap returned (malloc_trim)':<54}{trimmed}",
+        "RSS slope by kind, KiB/100 journeys: "
+        + ", ".join(f"{k} {'-' if v is None else f'{v:.0f}'}" for k, v in r["rss_parts_slope_kib_per_100"].items()),
         f"journeys completed: {r['journeys_completed']} of {r['journeys']}, {r['journeys_per_second']} per second"
         f" (slope after the first {r['warmup_journeys']})",
         "median cold start: " + ", ".join(f"{k.replace('_', ' ')} {v:.2f} s" for k, v in c["phases_s"].items()),

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk.bench.ui import MARKER
 from kiosk.bench.ui_drive import MIX, Stuck, Walker, plan, rss_kib
 from kiosk.flow.model import Step
+from kiosk.ops.memory import rss_parts_kib
 from kiosk.sim.journeys import SimClock
 from kiosk.sim.world import World, build_world
 
@@ -149,6 +150,7 @@ class Walked:
     failures: list[dict[str, Any]] = field(default_factory=list)
     baseline: tracemalloc.Snapshot | None = None
     seconds: float = 0.0
+    parts: list[tuple[int, dict[str, int]]] = field(default_factory=list)  # (journey, rss_parts_kib) per sample
 
 
 def open_for_journeys(data_dir: Path, kinds: list[str]) -> tuple[KioskApp, World, SimClock]:
@@ -168,7 +170,7 @@ def walk_all(walker: Walker, kinds: list[str], warmup: int, trace: bool) -> Walk
     """Walk the journeys one simulated minute apart, sampling RSS about every 1% of them; stop early if
     STUCK_IN_A_ROW journeys in a row got stuck."""
     count, every = len(kinds), max(1, len(kinds) // 100)
-    walked = Walked([(0, walker.settled_rss())])
+    walked = Walked([(0, walker.settled_rss())], parts=[(0, rss_parts_kib())])
     in_a_row = 0
     if trace:
         tracemalloc.start(30)
@@ -179,6 +181,7 @@ def walk_all(walker: Walker, kinds: list[str], warmup: int, trace: bool) -> Walk
         walker.forget_sim_records()
         if i % every == 0 or i == count or in_a_row >= STUCK_IN_A_ROW:
             walked.samples.append((i, walker.settled_rss()))
+            walked.parts.append((i, rss_parts_kib()))
         if trace and i == warmup:
             walked.baseline = tracemalloc.take_snapshot()
         if in_a_row >= STUCK_IN_A_ROW:
@@ -217,12 +220,24 @@ def figures(walked: Walked, warmup: int, kiosk_errors: int) -> dict[str, Any]:
         "rss_slope_stderr_kib_per_100": None if fit is None else round(fit[1], 1),
         "rss_slope_second_half_kib_per_100": None if late is None else round(late, 1),
         "rss_end_trimmed_kib": None,  # measured last: trimming the heap changes what RSS reads
+        # where a slope comes from: the heaps, or code and files paged in
+        "rss_parts_slope_kib_per_100": parts_slopes(walked.parts, warmup),
+        "rss_parts_end_kib": walked.parts[-1][1] if walked.parts else None,
         "warmup_journeys": warmup,
         "rss_samples": samples,
         "kinds": {k: {"walked": n, "completed": ok} for k, (n, ok) in done.items() if n},
         "failures": walked.failures[:20],
         "kiosk_errors": kiosk_errors,
     }
+
+
+def parts_slopes(parts: list[tuple[int, dict[str, int]]], warmup: int) -> dict[str, float | None]:
+    """The slope after the warm-up of each kind of resident memory (rss_parts_kib), KiB per 100 journeys."""
+    slopes = {}
+    for kind in ("anon", "file", "shmem"):
+        fit = slope_per_100((i, p[kind]) for i, p in parts if i >= warmup)
+        slopes[kind] = None if fit is None else round(fit, 1)
+    return slopes
 
 
 def heap_growth(baseline: tracemalloc.Snapshot) -> dict[str, Any]:

@@ -54,6 +54,19 @@ def rss_kib() -> int:
     return resident_pages * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
+def rss_parts_kib() -> dict[str, int]:
+    """This process's resident memory by kind, in KiB (/proc/self/status): anon (its heaps, the Python
+    objects, GL buffers in system memory), file (mapped code and data of the libraries, paged in as code
+    paths first run) and shmem (shared memory, SQLite's -shm index among it)."""
+    parts = {"anon": 0, "file": 0, "shmem": 0}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("RssAnon", "RssFile", "RssShmem"):
+                parts[key[3:].lower()] = int(value.split()[0])
+    return parts
+
+
 def release_free_heap() -> bool:
     """Collect garbage and return the heap's free pages to the system; False where libc cannot."""
     gc.collect()
