@@ -17,5 +17,7 @@ def test_the_track_bench_keeps_the_face_of_a_real_clip_and_prints_its_trace() ->
     kept = [row for row in result["trace"] if row["state"] != "lost"]
     assert kept and all(len(row["box"]) == 4 and row["yaw_deg"] is not None for row in kept)
     assert all(abs(row["yaw_widths"]) < 0.1 for row in kept)  # a frontal talker: the nose near the midline
+    peaks = [p for p in (result["peak_left"], result["peak_right"]) if p is not None]
+    assert peaks and all(abs(p["yaw_deg"]) < 10 and p["state"] != "lost" for p in peaks), peaks  # +6.2 at most
     text = track.report(result)
-    assert "face kept in" in text and str(result["frames"]) in text
+    assert "face kept in" in text and str(result["frames"]) in text and "largest turn while kept" in text

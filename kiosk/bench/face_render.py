@@ -85,6 +85,10 @@ class FaceRenderer:
             self._triangles = self._delaunay(self._layout()[0])
         return self._triangles
 
+    def landmarks(self, degrees: float) -> np.ndarray:
+        """Where the 68 landmarks are drawn for the head turned by `degrees` (> 0: to the person's left)."""
+        return self._turned(degrees)[1][:68]
+
     def _turned(self, degrees: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(source points, where they go, their depth) for the head turned by `degrees` about the
         vertical axis; the frame's border stays."""

@@ -89,30 +89,3 @@ class FaceTracker:
             return None
         r = self._tracker.get_position()
         return Seen(Box(int(r.left()), int(r.top()), int(r.right()), int(r.bottom())), False)
-
-
-# A generic head (millimetres, nose tip at the origin, y up, z toward the camera) at six of dlib's 68
-# landmarks: nose tip, chin, the eyes' outer corners, the mouth's corners (the usual solvePnP model).
-_HEAD = np.array(
-    [(0.0, 0.0, 0.0), (0.0, -330.0, -65.0), (-225.0, 170.0, -135.0), (225.0, 170.0, -135.0),
-     (-150.0, -150.0, -125.0), (150.0, -150.0, -125.0)]
-)  # fmt: skip
-_HEAD_POINTS = [30, 8, 36, 45, 48, 54]
-
-
-def yaw_degrees(points: np.ndarray, frame_shape: tuple[int, ...]) -> float:
-    """The head's turn about the vertical axis in degrees (> 0: toward the camera's right, the resident's
-    left), from the 68 landmarks and a generic head (solvePnP, focal length the frame's width): for showing
-    a trace, not for deciding. Its zero is off by the person's head shape and the camera (a frontal GRID
-    talker reads +17 to +20, capture5 frontal -0.4 to +2): read its changes, and Pose.yaw beside it."""
-    import cv2
-
-    h, w = frame_shape[:2]
-    camera = np.array([[w, 0, w / 2], [0, w, h / 2], [0, 0, 1]], dtype=np.float64)
-    image = points[_HEAD_POINTS].astype(np.float64)
-    model = _HEAD * np.array([1.0, -1.0, -1.0])  # in the camera's axes: y down, z away from the camera
-    ok, rvec, _ = cv2.solvePnP(model, image, camera, np.zeros(4), flags=cv2.SOLVEPNP_ITERATIVE)
-    if not ok:
-        return float("nan")
-    rot, _ = cv2.Rodrigues(rvec)
-    return -float(np.degrees(np.arcsin(np.clip(-rot[2, 0], -1.0, 1.0))))
