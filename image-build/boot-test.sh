@@ -8,7 +8,9 @@
 #      with tesseract) shows the idle screen;
 #   3. the app stopped with SIGSTOP is restarted by systemd's watchdog within WatchdogSec plus a margin;
 #   4. the root is read-only, and a power cut (QEMU quit, no shutdown) loses no committed journal row;
-#   5. /metrics and /healthz answer on the management address only.
+#   5. /metrics and /healthz answer on the management address only;
+#   6-8. field updates: a good signed bundle is installed and reported by /healthz; a bundle whose app never
+#      becomes READY is rolled back by the kiosk itself; a bundle signed by an untrusted key is refused.
 # Usage: image-build/boot-test.sh IMAGE [--work DIR] [--keep]
 # Needs: qemu-system-aarch64, mtools, openssl, ssh, tesseract (the kiosk's test venv: scripts/setup.sh --test).
 set -euo pipefail
@@ -30,7 +32,7 @@ done
 [ -f "$image" ] || { echo "usage: image-build/boot-test.sh IMAGE [--work DIR] [--keep]" >&2; exit 2; }
 venv="$repo/.venv/bin"
 [ -x "$venv/loket-gateway" ] || { echo "boot-test.sh: no $venv/loket-gateway: run scripts/setup.sh --test" >&2; exit 2; }
-for tool in qemu-system-aarch64 mcopy openssl ssh ssh-keygen tesseract curl; do
+for tool in qemu-system-aarch64 mcopy openssl ssh scp ssh-keygen tesseract curl git; do
   command -v "$tool" >/dev/null || { echo "boot-test.sh: $tool is missing" >&2; exit 2; }
 done
 
@@ -81,6 +83,34 @@ cp --sparse=always "$image" "$work/disk.img"
 truncate -s +2G "$work/disk.img"
 boot_offset=$(( $(sfdisk -J "$work/disk.img" | "$venv/python" -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][0]["start"])') * 512 ))
 fat="$work/disk.img@@$boot_offset"
+# field-update bundles (checks 6-8): the kiosk's wheel built from this tree at two new versions, the
+# second one never telling systemd it is READY, and a third signed by a key the kiosk does not trust
+update_pub="$("$venv/kiosk" update make-key "$work/update.key")"
+"$venv/kiosk" update make-key "$work/forger.key" >/dev/null
+base_version="$("$venv/python" -c 'import kiosk; print(kiosk.__version__)')"
+good_version="$base_version.post1"
+broken_version="$base_version.post2"
+bundle_of() {  # bundle_of VERSION NAME KEY [never-ready]
+  local tree="$work/tree-$1"
+  mkdir -p "$tree"
+  (cd "$repo" && git ls-files --cached --others --exclude-standard kiosk loket_gateway pyproject.toml README.md | tar -cf - -T -) | tar -xf - -C "$tree"
+  sed -i "s/^__version__ = .*/__version__ = \"$1\"/" "$tree/kiosk/__init__.py"
+  if [ "${4:-}" = never-ready ]; then
+    "$venv/python" - "$tree/kiosk/cli.py" <<'PY'
+import sys
+p = sys.argv[1]; s = open(p).read()
+head = "def cmd_run(args: argparse.Namespace) -> int:\n"
+assert head in s
+open(p, "w").write(s.replace(head, head + "    import time\n\n    time.sleep(10**7)  # boot-test: never READY\n", 1))
+PY
+  fi
+  "$venv/python" -m pip wheel -q --no-deps --no-build-isolation -w "$tree/dist" "$tree" >/dev/null 2>&1
+  "$venv/kiosk" update make --key "$3" --out "$work/$2" "$tree"/dist/loket_mandiri-*.whl >/dev/null
+}
+bundle_of "$good_version" good.bundle "$work/update.key"
+bundle_of "$broken_version" broken.bundle "$work/update.key" never-ready
+bundle_of "$base_version.post3" forged.bundle "$work/forger.key"
+
 cat > "$work/loket-enrol.toml" <<EOF
 kiosk_id = "$kiosk_id"
 gateway_url = "https://10.0.2.2:$gw_port"
@@ -89,6 +119,7 @@ ca_file = "gateway-ca.crt"
 ssh_keys = ["$(cat "$work/technician.pub")"]
 ops_listen = "10.0.3.15:9101"
 hardware = "sim"
+update_keys = ["$update_pub"]
 EOF
 mcopy -o -i "$fat" "$work/loket-enrol.toml" ::loket-enrol.toml
 mcopy -o -i "$fat" "$pki/ca.crt" ::gateway-ca.crt
@@ -204,13 +235,52 @@ fi
 
 # 5. /metrics and /healthz on the management address only
 wait_for 300 "/healthz on the management address" curl -fsS -m 10 "http://127.0.0.1:$mgmt_port/healthz" || true
-metrics="$(curl -fsS -m 10 "http://127.0.0.1:$mgmt_port/metrics" | grep -c '^loket_' || true)"
+metrics="$(curl -fsS -m 10 "http://127.0.0.1:$mgmt_port/metrics" | grep -c '^kiosk_' || true)"
 health="$(curl -sS -m 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mgmt_port/healthz" || true)"
 lan="$(curl -sS -m 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$lan_metrics_port/metrics" 2>/dev/null || true)"
 if [ "${metrics:-0}" -gt 0 ] && [ "$health" = 200 ] && [ "$lan" = 000 ]; then
-  check 5 ok "management address: /metrics $metrics loket_ series, /healthz $health; office LAN address: no answer"
+  check 5 ok "management address: /metrics $metrics kiosk_ series, /healthz $health; office LAN address: no answer"
 else
-  check 5 FAIL "management: /metrics ${metrics:-0} loket_ series, /healthz $health; office LAN: HTTP $lan"
+  check 5 FAIL "management: /metrics ${metrics:-0} kiosk_ series, /healthz $health; office LAN: HTTP $lan"
+fi
+
+# 6-8. field updates (kiosk/ops/update.py): a good bundle is taken; one whose app never becomes READY is
+# rolled back by the kiosk itself; one signed by a key the kiosk does not trust is refused
+healthz_version() { curl -fsS -m 10 "http://127.0.0.1:$mgmt_port/healthz" | "$venv/python" -c 'import json,sys; print(json.load(sys.stdin).get("version"))'; }
+# shellcheck disable=SC2317  # called through wait_for
+version_is() { [ "$(healthz_version 2>/dev/null)" = "$1" ]; }
+# shellcheck disable=SC2317
+outcome_is() {  # outcome_is VERSION OUTCOME: the update state's newest entry
+  guest cat /var/lib/loket-update/state.json | "$venv/python" -c 'import json,sys; h=json.load(sys.stdin)["history"]; sys.exit(not (h and h[-1]["version"] == sys.argv[1] and h[-1]["outcome"] == sys.argv[2]))' "$1" "$2"
+}
+# shellcheck disable=SC2317
+refused_has() { guest test -e "/var/lib/loket-update/refused/$1"; }
+drop() {  # drop BUNDLE: as an admin does, over the management network (NAME.part, then renamed)
+  local name; name="$(basename "$1")"
+  scp -q -i "$work/technician" -P "$ssh_port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o BatchMode=yes "$1" "technician@127.0.0.1:/var/lib/loket-update/incoming/$name.part"
+  guest mv "/var/lib/loket-update/incoming/$name.part" "/var/lib/loket-update/incoming/$name"
+}
+image_version="$(healthz_version 2>/dev/null || echo unknown)"
+t_up=$SECONDS
+drop "$work/good.bundle"
+if wait_for 1200 "the kiosk on $good_version" version_is "$good_version" && wait_for 120 "the commit" outcome_is "$good_version" committed; then
+  check 6 ok "good bundle: $image_version -> $good_version in $(( SECONDS - t_up )) s, /healthz reports $good_version, committed"
+else
+  check 6 FAIL "good bundle: /healthz reports $(healthz_version 2>/dev/null || echo nothing), not $good_version"
+fi
+t_up=$SECONDS
+drop "$work/broken.bundle"
+if wait_for 1500 "the rollback of $broken_version" outcome_is "$broken_version" rolled_back && wait_for 600 "the kiosk back on $good_version" version_is "$good_version"; then
+  check 7 ok "bundle $broken_version never READY: rolled back by the kiosk to $good_version in $(( SECONDS - t_up )) s"
+else
+  check 7 FAIL "bundle $broken_version: no rollback seen; /healthz reports $(healthz_version 2>/dev/null || echo nothing)"
+fi
+drop "$work/forged.bundle"
+if wait_for 300 "the forged bundle refused" refused_has forged.bundle && version_is "$good_version"; then
+  check 8 ok "bundle signed by an untrusted key: refused ($(guest journalctl -u loket-update.service -n 20 --no-pager -o cat | grep -m1 -o 'bad signature[^;]*' || echo refused)), still on $good_version"
+else
+  check 8 FAIL "forged bundle: not refused, or the kiosk left $good_version"
 fi
 
 log "done in $(( SECONDS - t0 )) s"
