@@ -7,7 +7,8 @@
 #   2. loket-kiosk.service is READY under its hardened unit, and the screen (QEMU's screendump, read
 #      with tesseract) shows the idle screen;
 #   3. the app stopped with SIGSTOP is restarted by systemd's watchdog within WatchdogSec plus a margin;
-#   4. the root is read-only, and a power cut (QEMU quit, no shutdown) loses no committed journal row;
+#   4. the root is read-only (and the console's Ctrl+Alt+Delete and SysRq are off), and a power cut (QEMU
+#      quit, no shutdown) loses no committed journal row;
 #   5. /metrics and /healthz answer on the management address only;
 #   6-8. field updates: a good signed bundle is installed and reported by /healthz; a bundle whose app never
 #      becomes READY is rolled back by the kiosk itself; a bundle signed by an untrusted key is refused.
@@ -214,6 +215,7 @@ fi
 
 # 4. read-only root; a power cut loses no committed journal row
 ro="$(guest findmnt -n -o OPTIONS /)"
+console="sysrq $(guest cat /proc/sys/kernel/sysrq), ctrl-alt-del $(guest systemctl is-enabled ctrl-alt-del.target 2>/dev/null || true)"
 wrote="$(guest sudo touch /etc/boot-test-write 2>&1 && echo written || echo refused)"
 before="$(guest sudo /opt/loket/venv/bin/kiosk audit --db /var/lib/loket/kiosk.db | tail -n 1)"
 guest sync || true
@@ -227,10 +229,10 @@ after="$(guest sudo /opt/loket/venv/bin/kiosk audit --db /var/lib/loket/kiosk.db
 rows_before="$(echo "$before" | sed -n 's/^journal: \([0-9]*\) rows.*/\1/p')"
 rows_after="$(echo "$after" | sed -n 's/^journal: \([0-9]*\) rows.*/\1/p')"
 if [[ "$ro" == ro,* ]] && [ "$wrote" = refused ] && [ -n "$rows_before" ] && [ -n "$rows_after" ] \
-   && [ "$rows_after" -ge "$rows_before" ] && [[ "$after" == *", OK"* ]]; then
-  check 4 ok "root mounted $ro, a write refused; journal before the cut: $before; after: $after"
+   && [ "$rows_after" -ge "$rows_before" ] && [[ "$after" == *", OK"* ]] && [ "$console" = "sysrq 0, ctrl-alt-del masked" ]; then
+  check 4 ok "root mounted $ro, a write refused; $console; journal before the cut: $before; after: $after"
 else
-  check 4 FAIL "root: $ro, write: $wrote; journal before: $before; after: $after"
+  check 4 FAIL "root: $ro, write: $wrote; $console; journal before: $before; after: $after"
 fi
 
 # 5. /metrics and /healthz on the management address only

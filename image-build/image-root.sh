@@ -59,3 +59,9 @@ chroot "$root" systemd-sysusers >/dev/null
 rm -f "$root"/etc/ssh/ssh_host_*
 # the kiosk owns the screen: no console on tty1, the kernel quiet on it (cmdline.txt), multi-user only
 ln -sfn /lib/systemd/system/multi-user.target "$system/default.target"
+# the console's own keys do not reach past the app (systemd/README.md, "Only the service manager stops the
+# kiosk"): Ctrl+Alt+Delete does nothing, no other virtual terminal to switch to, no magic SysRq
+ln -sfn /dev/null "$system/ctrl-alt-del.target"
+install -d -m 0755 "$root/etc/systemd/logind.conf.d" "$root/etc/sysctl.d"
+printf '[Login]\nNAutoVTs=0\nReserveVT=0\n' > "$root/etc/systemd/logind.conf.d/loket.conf"
+echo 'kernel.sysrq = 0' > "$root/etc/sysctl.d/90-loket.conf"
