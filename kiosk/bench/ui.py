@@ -1,10 +1,13 @@
 """`kiosk bench ui`: the real Kivy window on the demo world. Cold start: a fresh interpreter from spawn to
 the first drawn frame of the idle screen, `--runs` times. Memory: one process walking `--journeys` resident
-journeys through the app (pickups, bookings, status lookups, refusals), RSS sampled as it goes; flat
+journeys through the app (pickups, bookings, status lookups, refusals), RSS sampled as it goes, with the
+office's real gateway serving in this (the parent) process, as a real kiosk's is another machine; flat
 means the least-squares slope after the first 10% of journeys stays under RSS_FLAT_KIB_PER_100."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
 import os
 import statistics
@@ -12,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +90,30 @@ def cold_start(runs: int, folder: Path) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def serving_office(folder: Path, kinds: list[str], seed: int, start: float) -> Iterator[Path]:
+    """The demo office's real gateway serving here, in the parent, for the journeys child (a real kiosk's
+    gateway is another machine: the child's RSS is the kiosk's alone); the path of the RemoteOffice JSON
+    the child reads. The kiosk's journal key is made where the child's world looks for it, and registered."""
+    from kiosk.bench.ui_drive import people_needed
+    from kiosk.gateway.head import HeadSigner
+    from kiosk.sim.office import Office
+    from kiosk.sim.remote_office import RemoteOffice
+
+    per_status = people_needed(kinds)
+    office = Office(folder / "gateway.db", seed, per_status=per_status, today=dt.date.fromtimestamp(start))
+    try:
+        office.start()
+        world = folder / "journeys" / "world"
+        world.mkdir(parents=True, exist_ok=True)
+        remote = RemoteOffice.serving(office, per_status, HeadSigner.make_key_file(world / "journal.key"))
+        spec = folder / "office.json"
+        spec.write_text(remote.to_json())
+        yield spec
+    finally:
+        office.close()
+
+
 def run(runs: int, journeys: int, seed: int = 1, *, english: float = 0.0, trace: bool = False) -> dict[str, Any]:
     """Cold start `runs` times, then `journeys` journeys in one process (a share `english` of the
     residents switching to English); the figures and the goals met."""
@@ -96,9 +124,13 @@ def run(runs: int, journeys: int, seed: int = 1, *, english: float = 0.0, trace:
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-ui-") as tmp:
         folder = Path(tmp)
         cold = cold_start(runs, folder)
-        args = ["--journeys", str(journeys), "--seed", str(seed), "--english", str(english)]
-        args += ["--trace"] if trace else []
-        _, memory = _child("journeys", folder / "journeys", args, JOURNEYS_DEADLINE_S + JOURNEY_S * journeys)
+        from kiosk.bench.ui_drive import plan
+
+        start = time.time() // 86400 * 86400  # midnight UTC: 08:00 in Kupang
+        with serving_office(folder, plan(journeys, seed), seed, start) as office:
+            args = ["--journeys", str(journeys), "--seed", str(seed), "--english", str(english)]
+            args += ["--office", str(office), "--start", str(start)] + (["--trace"] if trace else [])
+            _, memory = _child("journeys", folder / "journeys", args, JOURNEYS_DEADLINE_S + JOURNEY_S * journeys)
     slope = memory["rss_slope_kib_per_100"]
     cold_ok = cold["median"] <= COLD_START_GOAL_S
     flat = None if journeys < SLOPE_MIN_JOURNEYS or slope is None else slope <= RSS_FLAT_KIB_PER_100

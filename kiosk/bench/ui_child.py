@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiosk.bench.ui import MARKER
-from kiosk.bench.ui_drive import MIX, Stuck, Walker, plan, rss_kib
+from kiosk.bench.ui_drive import MIX, Stuck, Walker, people_needed, plan, rss_kib
 from kiosk.flow.model import Step
 from kiosk.ops.memory import rss_parts_kib
 from kiosk.sim.journeys import SimClock
-from kiosk.sim.world import World, build_world
+from kiosk.sim.remote_office import RemoteOffice
+from kiosk.sim.world import World, build_world, remote_world
 
 if TYPE_CHECKING:  # Kivy is imported inside functions, once its environment is set (prepare_kivy)
     from kiosk.app import KioskApp
@@ -62,11 +63,17 @@ def report(payload: dict[str, Any]) -> None:
     print(MARKER + json.dumps(payload), flush=True)
 
 
-def open_kiosk(data_dir: Path, clock: Callable[[], float], camera_thread: bool, **world: Any) -> tuple[KioskApp, World]:
-    """The demo world and the kiosk's window on it (no dev panel), opened but not yet drawn."""
+def open_kiosk(
+    data_dir: Path, clock: Callable[[], float], camera_thread: bool, remote: RemoteOffice | None = None, **world: Any
+) -> tuple[KioskApp, World]:
+    """The demo world and the kiosk's window on it (no dev panel), opened but not yet drawn: its gateway
+    in this process, or `remote`'s (serving in the parent)."""
     from kiosk.app import KioskApp, window_setup
 
-    w = build_world(data_dir / "world", seed=1, clock=clock, **world)
+    if remote is None:
+        w: World = build_world(data_dir / "world", seed=1, clock=clock, **world)
+    else:
+        w = remote_world(data_dir / "world", remote, clock=clock, **world)
     w.sync.start()
     window_setup(True, w.cfg.display.width, w.cfg.display.height)
     app = KioskApp(w.kiosk, camera_thread=camera_thread)
@@ -153,15 +160,14 @@ class Walked:
     parts: list[tuple[int, dict[str, int]]] = field(default_factory=list)  # (journey, rss_parts_kib) per sample
 
 
-def open_for_journeys(data_dir: Path, kinds: list[str]) -> tuple[KioskApp, World, SimClock]:
-    """The window on a demo world with a card in the vault for every pickup, its idle screen drawn."""
-    # every pickup takes a card out of the vault for good: enough ready_here residents for all of them
-    # (`per_status` residents in each status in each of the six kecamatan)
-    per_status = max(2, math.ceil((kinds.count("pickup") + 1) / 6))
-    clock = SimClock(time.time() // 86400 * 86400)  # midnight UTC: 08:00 in Kupang
-    app, w = open_kiosk(
-        data_dir, clock, camera_thread=True, face_wait_s=5.0, per_status=per_status, vault_slots=6 * per_status
-    )
+def open_for_journeys(
+    data_dir: Path, kinds: list[str], remote: RemoteOffice, start: float
+) -> tuple[KioskApp, World, SimClock]:
+    """The window on a demo world with a card in the vault for every pickup, its idle screen drawn; the
+    gateway is `remote`'s (the parent's), the simulated clock starts at `start`."""
+    clock = SimClock(start)
+    vault_slots = 6 * people_needed(kinds)
+    app, w = open_kiosk(data_dir, clock, camera_thread=True, remote=remote, face_wait_s=5.0, vault_slots=vault_slots)
     first_idle_frame(app, 60.0)
     return app, w, clock
 
@@ -252,10 +258,13 @@ def heap_growth(baseline: tracemalloc.Snapshot) -> dict[str, Any]:
     }
 
 
-def journeys(data_dir: Path, count: int, seed: int, *, trace: bool = False, english: float = 0.0) -> int:
-    """Walk `count` journeys through the window, sampling RSS; report the figures."""
+def journeys(
+    data_dir: Path, count: int, seed: int, office: Path, start: float, *, trace: bool = False, english: float = 0.0
+) -> int:
+    """Walk `count` journeys through the window, sampling RSS, against the gateway `office` describes
+    (RemoteOffice JSON, serving in the parent); report the figures."""
     kinds = plan(count, seed)
-    app, w, clock = open_for_journeys(data_dir, kinds)
+    app, w, clock = open_for_journeys(data_dir, kinds, RemoteOffice.from_json(office.read_text()), start)
     walker = Walker(app, w, clock, random.Random(seed), english)
     warmup = max(1, count // 10)
     walked = walk_all(walker, kinds, warmup, trace)
@@ -281,12 +290,16 @@ def main(argv: list[str] | None = None) -> int:
     j.add_argument("--seed", type=int, default=1)
     j.add_argument("--trace", action="store_true", help="tracemalloc: the 10 sites that grew most after warm-up")
     j.add_argument("--english", type=float, default=0.0, help="share of residents who switch to English (0-1)")
+    j.add_argument("--office", type=Path, required=True, help="the parent's gateway (RemoteOffice JSON)")
+    j.add_argument("--start", type=float, required=True, help="the simulated clock's start (Unix time)")
     args = parser.parse_args(argv)
     prepare_kivy(args.data_dir)
     try:
         if args.mode == "cold":
             return cold(args.data_dir)
-        return journeys(args.data_dir, args.journeys, args.seed, trace=args.trace, english=args.english)
+        return journeys(
+            args.data_dir, args.journeys, args.seed, args.office, args.start, trace=args.trace, english=args.english
+        )
     except Exception:  # Kivy points sys.stderr at its log, which the kiosk silences: say it where it shows
         traceback.print_exc(file=sys.__stderr__)
         return 1

@@ -4,6 +4,7 @@ presses posted as their buttons post them. Used by kiosk.bench.ui_child."""
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
@@ -238,6 +239,12 @@ class Walker:
             parts.speaker.clear()
         if isinstance(parts.backlight, SimBacklight):  # every level set: at least one a simulated minute
             parts.backlight.levels[:-1] = []
+
+
+def people_needed(kinds: list[str]) -> int:
+    """Residents in each status in each of the six kecamatan the town needs: every pickup takes a card out
+    of the vault for good, so enough ready_here residents for all of them."""
+    return max(2, math.ceil((kinds.count("pickup") + 1) / 6))
 
 
 def plan(journeys: int, seed: int) -> list[str]:

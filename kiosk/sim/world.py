@@ -9,6 +9,9 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.config import HardwareConfig, KioskConfig
 from kiosk.config.screen import DisplayConfig
@@ -25,8 +28,10 @@ from kiosk.identity.face import FaceVerifier
 from kiosk.identity.face_check import LiveFaceVerifier
 from kiosk.identity.operator import Operator, hash_pin
 from kiosk.identity.templates import Enrol
+from kiosk.identity.ticket import Service
 from kiosk.runner import Kiosk, Parts
 from kiosk.sim.office import KIOSK_OFFICE, Office, Resident
+from kiosk.sim.remote_office import RemoteOffice
 from kiosk.sim.scenes import SceneFaceVerifier, SceneNikReader
 from kiosk.sim.speaker import RecordingSpeaker
 from kiosk.sim.store_hooks import rebind_chip, rebind_old_chip
@@ -37,12 +42,43 @@ DEMO_OPERATOR_UID = "04DE0000000001"  # the demo's staff card
 DEMO_OPERATOR_PIN = "2468"
 
 
+class OfficeView(Protocol):
+    """What a simulated kiosk's world needs of its office's gateway: the real one serving in this process
+    (Office) or in a benchmark's parent (RemoteOffice)."""
+
+    kiosk_id: str
+    api_key: str
+    ticket_key_id: int
+    access_log: list[Any]
+
+    @property
+    def ticket_public_key_hex(self) -> str: ...
+    @property
+    def residents(self) -> list[Resident]: ...
+    def resident(self, index: int) -> Resident: ...
+    def issue_ticket(
+        self,
+        resident: Resident,
+        service: Service = ...,
+        *,
+        office: str = ...,
+        now: float | None = ...,
+        valid_s: int = ...,
+        key: Ed25519PrivateKey | None = ...,
+    ) -> str: ...
+    def register_journal_key(self, kiosk_id: str, public_key_hex: str) -> None: ...
+    def close(self) -> None: ...
+
+
+G = TypeVar("G", bound=OfficeView)
+
+
 @dataclass
-class World:
+class World(Generic[G]):
     """Everything of one simulated kiosk, with handles on each simulator."""
 
     cfg: KioskConfig
-    gateway: Office
+    gateway: G
     client: GatewayClient
     store: Store
     kiosk: Kiosk
@@ -73,7 +109,7 @@ class World:
 
 
 def demo_config(
-    gateway: Office,
+    gateway: OfficeView,
     url: str,
     data_dir: Path,
     vault_slots: int,
@@ -117,30 +153,55 @@ def build_world(
     data_dir: Path,
     seed: int = 1,
     *,
+    per_status: int = 2,
+    shared: tuple[Office, str] | None = None,
+    clock: Callable[[], float] = time.time,
+    photos: Mapping[str, bytes] | None = None,
+    **kiosk: Any,
+) -> World[Office]:
+    """Start the office's gateway and wire a kiosk to it (`wire`); the vault is loaded from the manifest.
+    With `shared` (a running gateway of another world, a kiosk ID) the kiosk is a second one of the same
+    office at that gateway (the gateway stays the first world's to close). `photos` (card ID -> recording
+    photo) are set at the gateway before the vault is loaded: each card's template is computed from its
+    manifest photo, as at a real loading."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    gateway, url, kiosk_key = _gateway_for(data_dir, seed, per_status, dt.date.fromtimestamp(clock()), shared)
+    for card_id, photo in (photos or {}).items():
+        gateway.set_photo(card_id, photo)
+    return wire(data_dir, gateway, url, kiosk_key, owns_gateway=shared is None, clock=clock, **kiosk)
+
+
+def remote_world(data_dir: Path, remote: RemoteOffice, **kiosk: Any) -> World[RemoteOffice]:
+    """A kiosk wired to a gateway serving in another process (a benchmark's parent), which registered this
+    kiosk's journal key (made at `data_dir`/journal.key) before."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return wire(data_dir, remote, remote.url, None, owns_gateway=False, **kiosk)
+
+
+def wire(
+    data_dir: Path,
+    gateway: G,
+    url: str,
+    kiosk_key: tuple[str, str] | None,
+    *,
+    owns_gateway: bool,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     executor: Executor | None = None,
     auto_take: bool = False,
-    per_status: int = 2,
     vault_slots: int = 24,
     face_wait_s: float = 0.0,
     flow: FlowConfig | None = None,
     language: str = "id",
     reader: CardReader | None = None,
-    shared: tuple[Office, str] | None = None,
     camera: SimCamera | None = None,
     face: LiveFaceVerifier | None = None,
-    photos: Mapping[str, bytes] | None = None,
-) -> World:
-    """Start the office's gateway and wire a kiosk to it; the vault is loaded from the manifest. With
-    `shared` (a running gateway of another world, a kiosk ID) the kiosk is a second one of the same office
-    at that gateway (the gateway stays the first world's to close). `clock` is the flow's and the sync
+) -> World[G]:
+    """A kiosk of the demo office on `gateway` at `url` (as its first kiosk, or as `kiosk_key`'s): its store,
+    simulated parts and runner, the vault loaded from the manifest. `clock` is the flow's and the sync
     worker's, `sleep` the gateway client's backoff: a simulation passes its own, so no retry waits for real.
     `face` is the real face check instead of the scene-reading stand-in, with `camera` (a SimCamera, or one
-    that plays frames) and `photos` (card ID -> recording photo, set at the gateway before the vault is
-    loaded: each card's template is computed from its manifest photo, as at a real loading)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    gateway, url, kiosk_key = _gateway_for(data_dir, seed, per_status, dt.date.fromtimestamp(clock()), shared)
+    that plays frames)."""
     cfg = demo_config(gateway, url, data_dir, vault_slots, flow, language, kiosk_key)
     # the journal key provisioning would make, its public half registered as enrolment would
     gateway.register_journal_key(cfg.kiosk_id, HeadSigner.make_key_file(cfg.journal_key_path))
@@ -152,6 +213,8 @@ def build_world(
     card_reader: CardReader = reader or sim_reader
     binder = None
     if reader is not None:  # a real reader: real cards are learned as the selected resident's
+        if not isinstance(gateway, Office):
+            raise ValueError("a real card reader needs the gateway in this process (it binds cards there)")
         binder = RealCardBinder(gateway, store, cfg)
         reader.subscribe(binder)  # before the kiosk, so a card is bound before it is looked up
     vault = SimVault(vault_slots, auto=auto_take)
@@ -160,7 +223,7 @@ def build_world(
     for card in store.inventory():  # the simulated vault still holds what the store says it holds
         vault.put(card.slot)
     printer, indicators = SimPrinter(), SimIndicators()
-    check, enrol = _face_check(gateway, camera, face, photos or {}, face_wait_s)
+    check, enrol = _face_check(gateway, camera, face, face_wait_s)
     nik_reader, speaker = SceneNikReader(camera), RecordingSpeaker()
     parts = Parts(camera, card_reader, vault, printer, indicators, check, nik_reader, enrol, speaker=speaker)
     kiosk = Kiosk(cfg, store, client, parts, clock=clock, executor=executor, health=health)
@@ -170,18 +233,16 @@ def build_world(
     kiosk.attach_sync(sync)
     kiosk.upkeep.refresh_leases()  # offline booking places from the start
     parts_ = (camera, sim_reader, vault, printer, indicators, sync, card_reader, binder)
-    return World(cfg, gateway, client, store, kiosk, *parts_, owns_gateway=shared is None)
+    return World(cfg, gateway, client, store, kiosk, *parts_, owns_gateway=owns_gateway)
 
 
 def _face_check(
-    gateway: Office, camera: SimCamera, face: LiveFaceVerifier | None, photos: Mapping[str, bytes], wait_s: float
+    gateway: OfficeView, camera: SimCamera, face: LiveFaceVerifier | None, wait_s: float
 ) -> tuple[FaceVerifier, Enrol | None]:
-    """The face check and the template enrolment: the real ones with the cards' photos set at the gateway,
-    or the stand-in that reads who the simulated scene shows (no templates)."""
+    """The face check and the template enrolment: the real ones (the cards' photos set at the gateway), or
+    the stand-in that reads who the simulated scene shows (no templates)."""
     if face is None:
         return SceneFaceVerifier(camera, {r.card_id: r.person for r in gateway.residents if r.card_id}, wait_s), None
-    for card_id, photo in photos.items():
-        gateway.set_photo(card_id, photo)
     return face, face.enrol
 
 
