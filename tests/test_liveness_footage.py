@@ -7,10 +7,12 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kiosk.bench.clips import Clip, ClipError, Seen, frames, observe, read_list
-from kiosk.bench.liveness import natural
+from kiosk.bench.face_render import FPS, FaceRenderer
+from kiosk.bench.liveness import blink_frames, natural
 from kiosk.identity.dlibface import DlibFaces
 from kiosk.identity.liveness import LivenessSettings, Pose
 
@@ -65,3 +67,33 @@ def test_a_bad_clip_list_names_the_line_and_the_fix(tmp_path: Path) -> None:
     (tmp_path / "clips.csv").write_text("file,class,person,order,blinks\na.mpg,attack,P,turn_left,-\n")
     with pytest.raises(ClipError, match="needs its challenge order"):
         read_list(tmp_path)
+
+
+def test_a_replayed_blink_is_the_clips_own_closure_at_the_cameras_rate(faces: DlibFaces) -> None:
+    clip = next(c for c in read_list(CLIPS) if c.name == "grid_lipnet_pwij3p.mpg")
+    assert clip.blinks == (1.44, 1.98)
+    stream = list(frames(clip.path))
+    blinks = blink_frames(stream, (*clip.blinks, 0.1, 2.95), FPS)  # 0.1 and 2.95: their span leaves the clip
+    assert len(blinks) == 2
+    for middle, blink in zip(clip.blinks, blinks, strict=True):
+        at = [middle + k / FPS for k in range(-2, 4)]
+        assert [id(f) for f in blink] == [id(min(stream, key=lambda s: abs(s[0] - t))[1]) for t in at]
+        ears = [
+            Pose.of(s.points).ear
+            for s in observe(faces, iter([(k / FPS, f) for k, f in enumerate(blink)]))
+            if s.points is not None
+        ]
+        assert len(ears) == len(blink)
+        assert min(ears) <= 0.75 * ears[0], f"{middle}: the lids close in the replayed frames ({ears})"
+
+
+def test_a_rendered_person_blinks_the_clips_real_blinks(faces: DlibFaces) -> None:
+    clip = next(c for c in read_list(CLIPS) if c.name == "grid_lipnet_brbk7n.mpg")
+    stream = list(frames(clip.path))
+    real = blink_frames(stream, clip.blinks or (), FPS)
+    assert len(real) == 1
+    renderer = FaceRenderer(stream[0][1], faces, real)
+    shown = [renderer.framed(f) for f in real[0]]
+    for i in (0, 1, 2):  # the one labelled blink is replayed for every blink
+        assert all(np.array_equal(a, b) for a, b in zip(renderer.blink(i), shown, strict=True))
+    assert len(FaceRenderer(stream[0][1], faces).blink(0)) == 5  # no real blink: rendered lids

@@ -3,8 +3,11 @@
 - A head turn: each of dlib's 68 landmarks gets a depth from a generic face profile (the nose tip well in
   front of the eyes, the jaw's ends far behind), the points are rotated about the vertical axis, and the
   photo is warped piecewise-affinely onto them. The nose moves against the cheeks as on a real head.
-- A blink: the upper lids' landmarks slid down onto the lower ones and the photo warped onto them; dlib
-  reads such an eye at 0.5-0.7 of its open EAR, a shallower dip than a real blink's 0.4-0.5.
+- A blink: where the photo's clip has labelled blinks (FaceRenderer's `blinks`), the clip's own frames
+  around one (the real closure and reopening, framed as the photo is; kiosk.bench.liveness picks them).
+  Otherwise the upper lids' landmarks slid down onto the lower ones and the photo warped onto them; dlib
+  reads such an eye at 0.42-0.81 of its open EAR, a shallower dip than a real blink's 0.35-0.6, so a
+  rendered blink can be missed by a rule tuned on real ones.
 - A held print: the whole photo moved, scaled, rotated in-plane and tilted in perspective (up to 35
   degrees about the vertical axis), as a hand would hold a photo in front of the camera.
 """
@@ -13,7 +16,8 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 
 import cv2
 import numpy as np
@@ -42,16 +46,18 @@ def _depth(width: float) -> np.ndarray:
 
 
 class FaceRenderer:
-    """Frames of one person from a frontal photo: turned, blinking, or as a held print."""
+    """Frames of one person from a frontal photo: turned, blinking, or as a held print. `blinks`: real
+    blinks of the same person, each a sequence of frames at FPS from the photo's own clip (same camera,
+    same size), from before the lids close until after they open; `blink` plays them instead of rendered
+    lids."""
 
-    def __init__(self, photo: np.ndarray, faces: DlibFaces) -> None:
+    def __init__(self, photo: np.ndarray, faces: DlibFaces, blinks: Sequence[Sequence[np.ndarray]] = ()) -> None:
         # as at a kiosk: the face fills much of a 640x640 frame
         box = faces.detect(faces.rgb(photo))[0]
-        cx, cy, side = (box.left + box.right) // 2, (box.top + box.bottom) // 2, int(box.width * 2.4)
-        padded = cv2.copyMakeBorder(photo, side, side, side, side, cv2.BORDER_REPLICATE)
-        crop = padded[cy + side - side // 2 : cy + side + side // 2, cx + side - side // 2 : cx + side + side // 2]
-        self.photo = cv2.resize(crop, (640, 640), interpolation=cv2.INTER_AREA)
+        self._crop = ((box.left + box.right) // 2, (box.top + box.bottom) // 2, int(box.width * 2.4))
+        self.photo = self.framed(photo)
         self.faces = faces
+        self.blinks = [[self.framed(f) for f in blink] for blink in blinks]
         rgb = faces.rgb(self.photo)
         box = faces.detect(rgb)[0]
         self.points = faces.landmarks(rgb, box)
@@ -69,6 +75,14 @@ class FaceRenderer:
         self.centre = centre
         self._triangles: list[tuple[int, int, int]] | None = None
         self._lids: str | None = None  # how shut lids are drawn (_lids_that_read_shut)
+
+    def framed(self, frame: np.ndarray) -> np.ndarray:
+        """A frame of the photo's camera cut and scaled as the photo is (the photo's face box, 2.4 times its
+        width, to 640x640)."""
+        cx, cy, side = self._crop
+        padded = cv2.copyMakeBorder(frame, side, side, side, side, cv2.BORDER_REPLICATE)
+        crop = padded[cy + side - side // 2 : cy + side + side // 2, cx + side - side // 2 : cx + side + side // 2]
+        return cv2.resize(crop, (640, 640), interpolation=cv2.INTER_AREA)
 
     # -- geometry ---------------------------------------------------------------------------
 
@@ -236,6 +250,14 @@ class FaceRenderer:
             cv2.polylines(out, [lash], False, colour, 1, cv2.LINE_AA)
         return out
 
+    def blink(self, i: int) -> list[np.ndarray]:
+        """The frames of the person's `i`-th blink: the real blinks in turn (one real blink is replayed for
+        every blink), or without them the rendered lids shut for 0.2 s and open for 0.3 s."""
+        if self.blinks:
+            return [f.copy() for f in self.blinks[i % len(self.blinks)]]
+        shut = self.frame(0.0, eyes_closed=True)
+        return [shut, shut.copy(), *(self.photo.copy() for _ in range(3))]
+
     def perform(self, actions: tuple[Action, ...], rng: random.Random) -> Iterator[np.ndarray]:
         """A person doing `actions`, with a little natural sway."""
         yield from (self.frame(rng.uniform(-1.5, 1.5)) for _ in range(5))
@@ -279,18 +301,20 @@ class PromptedPerson:
     """An honest resident who follows the screen's prompts, frame by frame (`prompt` is the face check's
     prompt callback, `frame(t)` the camera): each prompt is answered after a reaction time of
     `reaction_s` (0.5-1 s, drawn per prompt); a turn goes to this person's own amplitude (20-30 degrees,
-    drawn once) in 0.4 s, is held 0.5 s and comes back; "blink twice" is two blinks of 0.2 s; "a little
-    further" is a turn 8 degrees further; a prompt still on screen 1 s after the answer is answered again
-    (the person saw it was not taken); between answers the head sways a little."""
+    drawn once) in 0.4 s, is held 0.5 s and comes back; "blink twice" is two of the renderer's blinks
+    (FaceRenderer.blink: the clip's real ones where it has them); "a little further" is a turn 8 degrees
+    further; a prompt still on screen 1 s after the answer is answered again (the person saw it was not
+    taken); between answers the head sways a little."""
 
     def __init__(self, renderer: FaceRenderer, rng: random.Random) -> None:
         self.r, self.rng = renderer, rng
         self.amplitude = rng.uniform(20.0, 30.0)
         self.key = "look"
         self._due = 0.0  # when the current prompt is answered
-        self._plan: list[tuple[float, bool]] = []  # frames to come: (degrees, eyes shut)
+        self._plan: list[Callable[[], np.ndarray]] = []  # frames to come
         self._now = 0.0
         self._turn = 0  # the side of the last turn asked (+1: left)
+        self._blinks = 0  # blinks done so far
 
     def prompt(self, msgid: str) -> None:
         key = PROMPTED.get(msgid, "")
@@ -299,10 +323,12 @@ class PromptedPerson:
         self.key = key
         self._due = self._now + self.rng.uniform(0.5, 1.0)
 
-    def _answer(self) -> list[tuple[float, bool]]:
+    def _answer(self) -> list[Callable[[], np.ndarray]]:
         key = self.key
         if key == "blink_twice":
-            return [(0.0, True)] * 2 + [(0.0, False)] * 3 + [(0.0, True)] * 2 + [(0.0, False)] * 3
+            blinks = self.r.blink(self._blinks) + self.r.blink(self._blinks + 1)
+            self._blinks += 2
+            return [partial(np.copy, f) for f in blinks]
         if key in ("turn_left", "turn_right", "further", "other_way"):
             if key in ("turn_left", "turn_right"):
                 self._turn = 1 if key == "turn_left" else -1
@@ -311,7 +337,7 @@ class PromptedPerson:
             peak = self.amplitude + (8.0 if key == "further" else 0.0)
             ramp = [peak * k / 4 for k in (1, 2, 3, 4)]
             degrees = [*ramp, *[peak] * 5, *reversed(ramp[:-1]), 0.0]
-            return [(self._turn * d, False) for d in degrees]
+            return [partial(self.r.frame, self._turn * d) for d in degrees]
         return []
 
     def frame(self, t: float) -> np.ndarray:
@@ -320,8 +346,7 @@ class PromptedPerson:
             self._plan = self._answer()
             self._due = t + (len(self._plan) / FPS) + 1.0  # still asked a second after: again
         if self._plan:
-            degrees, shut = self._plan.pop(0)
-            return self.r.frame(degrees, eyes_closed=shut)
+            return self._plan.pop(0)()
         return self.r.frame(self.rng.uniform(-1.0, 1.0))
 
 

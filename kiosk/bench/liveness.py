@@ -7,7 +7,10 @@ kiosk.bench.clips), measured as ISO/IEC 30107-3 counts it.
   blinks are labelled, the blinks counted are matched to them (within `BLINK_MATCH_S`).
 - honest_prompted clips, and honest people rendered from each natural clip's own frames doing the asked
   challenge (kiosk.bench.face_render), played as a live camera through the real LiveFaceVerifier with a
-  fixed order: BPCER is the share not passed.
+  fixed order: BPCER is the share not passed. The rendered person is the clip's largest frontal frame:
+  its turns are that photo warped onto a generic head; its blinks are the clip's own frames around a
+  labelled blink (`blink_frames`: the real closure and reopening at the camera's 10 frames a second, one
+  labelled blink replayed for both), and rendered lids only where the clip has no labelled blink.
 - attack clips, and attacks rendered from each natural clip's frames (its face as a print held and moved,
   and as a print filmed with blur, glare, noise and perspective), played the same way: APCER is the share
   passed.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +38,7 @@ ORDERS = list(itertools.permutations(Action))
 EARLY_S = 5.0  # an honest step may time out, never fail, this soon
 BLINK_MATCH_S = 0.4
 MAX_STARTS = 60  # natural clips: challenge starts per order at most (one a second)
+BLINK_BEFORE_S, BLINK_AFTER_S = 0.2, 0.3  # a real blink replayed: its frames this long either side of its middle
 
 
 @dataclass
@@ -178,6 +183,29 @@ def played_prompted(faces: DlibFaces, person: Any, order: tuple[Action, ...]) ->
     return {**outcome, "seconds": round(camera.now, 1)}
 
 
+def blink_frames(
+    stream: Iterable[tuple[float, np.ndarray]], blinks: tuple[float, ...], fps: float
+) -> list[list[np.ndarray]]:
+    """Each labelled blink's own frames, from `BLINK_BEFORE_S` before its middle to `BLINK_AFTER_S` after,
+    resampled to `fps` on a grid through the middle (the clip's frame nearest each time), so the closure
+    and the reopening are there as the camera saw them; a blink whose span leaves the clip is skipped.
+    Only the frames near a blink are kept (a clip may be minutes long)."""
+    if not blinks:
+        return []
+    grids = [[m + k / fps for k in range(-round(BLINK_BEFORE_S * fps), round(BLINK_AFTER_S * fps) + 1)] for m in blinks]
+    near: list[tuple[float, np.ndarray]] = []
+    first: float | None = None
+    last: float | None = None
+    for t, frame in stream:
+        first, last = t if first is None else first, t
+        if any(g[0] - 0.5 <= t <= g[-1] + 0.5 for g in grids):
+            near.append((t, frame))
+    if first is None or last is None or not near:
+        return []
+    times = np.array([t for t, _ in near])
+    return [[near[int(np.abs(times - t).argmin())][1] for t in g] for g in grids if first <= g[0] and g[-1] <= last]
+
+
 def rendered(
     faces: DlibFaces, clip: Clip, seen: list[Seen], rng: random.Random
 ) -> list[tuple[str, tuple[Action, ...], Any]]:
@@ -192,7 +220,7 @@ def rendered(
     best = max(frontal, key=lambda s: s.width)
     photo = next(f for t, f in frames(clip.path) if t >= best.t)
     try:
-        renderer = FaceRenderer(photo, faces)
+        renderer = FaceRenderer(photo, faces, blink_frames(frames(clip.path), clip.blinks or (), FPS))
     except ValueError:  # no face the renderer can build a head from
         return []
 

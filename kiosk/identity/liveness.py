@@ -29,12 +29,13 @@ Limits, written down:
 - The eye rule was calibrated on faces 100-150 px wide; below `MIN_FACE_PX` (face_check) the kiosk asks
   the resident to come closer. Glasses with glare make blinks shallower (one clip: 0.67 of open).
 - Blinks are not measured while the head is turned beyond `turn_yaw`.
-- The rendered sequences of the tests and the bench warp a still photo: their blinks are shallower than
-  real ones (a photo has no lid; the renderer draws shut lids the way the photo's landmarks read most
-  shut, 0.42-0.81 of open on the test photos against 0.35-0.6 for real blinks), so a rendered honest
-  person who follows the prompts (kiosk.bench.face_render.PromptedPerson: sees only the prompt text,
-  reacts in 0.5-1 s, turns 20-30 degrees, answers again a prompt still shown) can time out on
-  "blink twice": the bench's BPCER on them measures the renderer as much as the rule.
+- The rendered sequences of the tests warp a still photo: their blinks are shallower than real ones (a
+  photo has no lid; the renderer draws shut lids the way the photo's landmarks read most shut,
+  0.42-0.81 of open on the test photos against 0.35-0.6 for real blinks), so a rendered blink can be
+  missed. The bench's rendered honest person (kiosk.bench.face_render.PromptedPerson: sees only the
+  prompt text, reacts in 0.5-1 s, turns 20-30 degrees, answers again a prompt still shown) blinks with
+  its clip's own labelled blinks instead, so its BPCER measures the rule on real blinks; its turns are
+  still a warped photo.
 """
 
 from __future__ import annotations
