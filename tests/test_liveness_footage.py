@@ -4,6 +4,8 @@ ones counted; a frontal talker's turn reads about 0 degrees."""
 
 from __future__ import annotations
 
+import itertools
+import random
 import statistics
 from pathlib import Path
 
@@ -11,9 +13,10 @@ import numpy as np
 import pytest
 
 from kiosk.bench.clips import Clip, ClipError, Seen, frames, observe, read_list
-from kiosk.bench.face_render import FPS, FaceRenderer
+from kiosk.bench.face_render import FPS, FaceRenderer, PromptedPerson
 from kiosk.bench.liveness import blink_frames, natural
 from kiosk.identity.dlibface import DlibFaces
+from kiosk.identity.face_check import PROMPTS
 from kiosk.identity.liveness import LivenessSettings, Pose
 
 CLIPS = Path(__file__).parent / "data" / "face-clips"
@@ -97,3 +100,24 @@ def test_a_rendered_person_blinks_the_clips_real_blinks(faces: DlibFaces) -> Non
     for i in (0, 1, 2):  # the one labelled blink is replayed for every blink
         assert all(np.array_equal(a, b) for a, b in zip(renderer.blink(i), shown, strict=True))
     assert len(FaceRenderer(stream[0][1], faces).blink(0)) == 5  # no real blink: rendered lids
+
+
+def test_a_prompted_person_turns_further_when_a_turn_is_not_taken(faces: DlibFaces) -> None:
+    """sbwe5n's rendered face read 0.14 of the 0.15 a turn needs at 21.9 degrees, again and again: a person
+    who sees the prompt still there turns further, at the same speed."""
+    renderer = FaceRenderer(next(f for _, f in frames(CLIPS / "grid_lipnet_sbwe5n.mpg")), faces)
+    turned: list[float] = []
+
+    def pose(degrees: float = 0.0, eyes_closed: bool = False) -> np.ndarray:
+        turned.append(degrees)
+        return renderer.photo
+
+    renderer.frame = pose  # type: ignore[method-assign]
+    person = PromptedPerson(renderer, random.Random(3))
+    person.prompt(PROMPTS["turn_left"])  # and never taken: the prompt stays
+    for n in range(1, 120):  # 12 s: four answers
+        person.frame(n / FPS)
+    turns = [list(g) for big, g in itertools.groupby(turned, key=lambda d: abs(d) > 1.5) if big]
+    a = person.amplitude
+    assert [round(max(t), 6) for t in turns[:4]] == [round(a + k, 6) for k in (0, 8, 16, 16)]
+    assert all(abs(t[0]) <= a / 4 + 1e-6 for t in turns), "further turns at the same speed, not in one jump"
