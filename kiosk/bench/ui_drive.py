@@ -212,13 +212,18 @@ class Walker:
             self.w.kiosk.tick()
             self.frame()
 
-    def settled_rss(self, reads: int = 5) -> int:
-        """RSS after a garbage collection, the least of a few reads a frame apart: the camera's frames
-        (2.7 MB each, several alive at any moment) come and go between reads; what stays is held."""
+    def settled_rss(self, camera_frames: int = 3) -> int:
+        """RSS after a garbage collection, the least of the reads one window frame apart over the
+        time of `camera_frames` of the camera's frames: its frames (2.7 MB each, one to three alive at any moment,
+        mapped and unmapped whole) come and go between reads, so one read, or reads over less than a camera
+        frame (five window frames were), is off by whole frames; what stays is held."""
         from kivy.base import EventLoop
 
+        from kiosk.app import CAMERA_FPS
+
         least = None
-        for _ in range(reads):
+        until = time.monotonic() + camera_frames / CAMERA_FPS
+        while least is None or time.monotonic() < until:
             EventLoop.idle()
             release_free_heap()  # as the kiosk does after each visit: what stays is held, not the heap's peak
             rss = rss_kib()
