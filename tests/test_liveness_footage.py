@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from kiosk.bench.clips import Clip, ClipError, Seen, frames, observe, read_list
-from kiosk.bench.face_render import FPS, FaceRenderer, PromptedPerson
+from kiosk.bench.face_prompted import PromptedPerson
+from kiosk.bench.face_render import FPS, FaceRenderer
 from kiosk.bench.liveness import blink_frames, natural
 from kiosk.identity.dlibface import DlibFaces
 from kiosk.identity.face_check import PROMPTS

@@ -171,9 +171,9 @@ Stream = list[tuple[float, np.ndarray]]
 
 
 def played_prompted(faces: DlibFaces, person: Any, order: tuple[Action, ...]) -> dict[str, Any]:
-    """A rendered honest person who reacts to the prompts (kiosk.bench.face_render.PromptedPerson) through
+    """A rendered honest person who reacts to the prompts (kiosk.bench.face_prompted.PromptedPerson) through
     the real LiveFaceVerifier, the template their own frontal photo."""
-    from kiosk.bench.face_render import PromptedCamera
+    from kiosk.bench.face_prompted import PromptedCamera
 
     camera = PromptedCamera(person)
     template = faces.enrol(person.r.photo)
@@ -212,7 +212,8 @@ def rendered(
     """(kind, order, stream) of the attacks made from a natural clip's largest frontal frame
     (kiosk.bench.face_render), and (kind, order, person) of the honest person who follows the prompts;
     none if the clip has no such frame."""
-    from kiosk.bench.face_render import FPS, FaceRenderer, PromptedPerson, filmed_print
+    from kiosk.bench.face_prompted import PromptedPerson
+    from kiosk.bench.face_render import FPS, FaceRenderer, filmed_print
 
     frontal = [s for s in seen if s.points is not None and s.detected and abs(Pose.of(s.points).yaw) < 0.06]
     if not frontal:

@@ -32,7 +32,7 @@ Limits, written down:
 - The rendered sequences of the tests warp a still photo: their blinks are shallower than real ones (a
   photo has no lid; the renderer draws shut lids the way the photo's landmarks read most shut,
   0.42-0.81 of open on the test photos against 0.35-0.6 for real blinks), so a rendered blink can be
-  missed. The bench's rendered honest person (kiosk.bench.face_render.PromptedPerson: sees only the
+  missed. The bench's rendered honest person (kiosk.bench.face_prompted.PromptedPerson: sees only the
   prompt text, reacts in 0.5-1 s, turns 20-30 degrees, answers again and further a prompt still
   shown) blinks with its clip's own labelled blinks instead, so its BPCER measures the rule on real
   blinks; its turns are still a warped photo.
