@@ -34,6 +34,9 @@ install -d -m 0755 "$root/usr/local/sbin"
 install -m 0755 "$here/files/loket-datapart.sh" "$root/usr/local/sbin/loket-datapart"
 install -m 0644 "$here/files/loket-datapart.service" "$root/etc/systemd/system/loket-datapart.service"
 install -d -m 0755 "$root/etc/systemd/system/local-fs.target.wants" "$root/data"
+# the state's mount point, in the image: on a read-only root neither the mount nor tmpfiles can make it
+# (found on the first boot: var-lib-loket.mount failed, and the kiosk with it)
+install -d -m 0750 "$root/var/lib/loket"
 ln -sfn ../loket-datapart.service "$root/etc/systemd/system/multi-user.target.wants/loket-datapart.service"
 # /data is the partition; the kiosk's state and its provisioned configuration are bound from it
 for mount in data.mount var-lib-loket.mount etc-loket.mount; do
