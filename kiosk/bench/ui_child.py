@@ -185,6 +185,7 @@ def walk_all(walker: Walker, kinds: list[str], warmup: int, trace: bool) -> Walk
         walker.clock.advance(GAP_S)
         in_a_row = 0 if walk_one(walker, i, kind, walked) else in_a_row + 1
         walker.forget_sim_records()
+        walker.expire_timed_caches()
         if i % every == 0 or i == count or in_a_row >= STUCK_IN_A_ROW:
             walked.samples.append((i, walker.settled_rss()))
             walked.parts.append((i, rss_parts_kib()))

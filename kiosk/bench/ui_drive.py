@@ -231,6 +231,16 @@ class Walker:
         assert least is not None
         return least
 
+    def expire_timed_caches(self) -> None:
+        """What the minute between two residents does to Kivy's caches that expire on real time (label
+        textures, images, resource lookups: 60 s): the benchmark walks a resident about every second of
+        real time, so without this those caches would hold the last minute's fifty journeys, as no kiosk's
+        does. The caches without a timeout (atlases, GL textures) and the shaders' hour stay as they are."""
+        from kivy.cache import Cache
+
+        for category in ("kv.texture", "kv.image", "kv.resourcefind"):
+            Cache.remove(category)
+
     def forget_sim_records(self) -> None:
         """The simulators keep what they did for tests to inspect (slips printed, lights, gates, requests,
         prompts said, backlight levels); real parts and a remote gateway keep none of it in the kiosk's
