@@ -130,7 +130,7 @@ mcopy -o -i "$fat" ::initrd.img "$work/initrd.img"
 start_qemu() {  # start_qemu LOGNAME
   qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 2048 \
     -kernel "$work/vmlinuz" -initrd "$work/initrd.img" \
-    -append "root=LABEL=LOKETROOT ro rootwait console=ttyAMA0 systemd.show_status=1" \
+    -append "root=LABEL=LOKETROOT ro rootwait console=ttyAMA0 systemd.show_status=1 systemd.journald.forward_to_console=1" \
     -drive "file=$work/disk.img,format=raw,if=none,id=disk,cache=writeback" -device virtio-blk-pci,drive=disk \
     -netdev "user,id=lan,net=10.0.2.0/24,hostfwd=tcp:127.0.0.1:$lan_metrics_port-10.0.2.15:9101" \
     -device virtio-net-pci,netdev=lan,mac=52:54:00:00:02:15 \
