@@ -276,3 +276,22 @@ def test_the_enrolment_file_brings_update_keys_checked(tmp_path: Path) -> None:
     bad.write_text(base + 'update_keys = ["ssh-ed25519 AAAA"]\n')
     with pytest.raises(ConfigError, match=r"update_keys\[0\]: not 64 hex digits"):
         read_enrolment(bad)
+
+
+def test_kiosk_update_apply_takes_the_keys_of_every_folder_given_and_says_each_outcome(
+    tmp_path: Path, wheels: dict[str, Path], signer: Any
+) -> None:
+    """The command loket-update.service runs: a bundle signed by a key in the second --keys folder is
+    taken; with no app answering it is rolled back after its trial, and the command says so (exit 1)."""
+    key, _ = signer
+    root = tmp_path / "update"
+    (root / "incoming").mkdir(parents=True)
+    b.make_bundle([wheels["0.1.1"]], key, root / "incoming" / "k.bundle")
+    empty = tmp_path / "no-keys"
+    empty.mkdir()
+    cmd = [str(Path(sys.executable).with_name("kiosk")), "update", "apply", "--root", str(root)]
+    cmd += ["--config", str(tmp_path / "missing.toml"), "--keys", str(empty), "--keys", str(tmp_path / "keys")]
+    done = subprocess.run([*cmd, "--trial-s", "1"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "k.bundle: rolled_back" in done.stdout, done.stdout
+    assert json.loads((root / "state.json").read_text())["history"][-1]["outcome"] == "rolled_back"

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from kiosk.config import ConfigError, load_config
-from kiosk.ops.bundle import UpdateRefused, make_bundle, make_key, trusted_keys
+from kiosk.ops.bundle import ENROLLED_KEYS_DIR, KEYS_DIR, UpdateRefused, make_bundle, make_key, trusted_keys
 from kiosk.ops.update import State, Updater, probe
 
 
@@ -57,7 +57,9 @@ def cmd_update(args: argparse.Namespace) -> int:
             print(json.dumps(State.load(root).__dict__, indent=1))
             return 0
         url = _healthz_url(Path(args.config))
-        updater = Updater(root, trusted_keys(Path(args.keys)), health=lambda: probe(url), trial_s=args.trial_s)
+        folders = args.keys or [str(KEYS_DIR), str(ENROLLED_KEYS_DIR)]
+        keys = [k for folder in folders for k in trusted_keys(Path(folder))]
+        updater = Updater(root, keys, health=lambda: probe(url), trial_s=args.trial_s)
         failed = False
         for name, outcome in updater.apply_incoming():
             print(f"{name}: {outcome}")
