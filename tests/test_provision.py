@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import pwd
+import shutil
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -274,3 +277,29 @@ def test_provisioning_as_root_gives_the_secrets_to_the_kiosks_service_user(gatew
     st = config.stat()
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, service.pw_gid, 0o640)
     assert load_config(config).seal_key_path == config.parent / "seal.key"
+
+
+HARDLINKS = Path("/proc/sys/fs/protected_hardlinks")
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None or not HARDLINKS.exists() or HARDLINKS.read_text() != "1\n",
+    reason="needs root, setpriv and fs.protected_hardlinks=1 (Debian's default)",
+)
+def test_a_key_made_once_is_given_to_the_service_user_with_only_cap_chown(tmp_path: Path) -> None:
+    """As loket-provision.service runs it: root with CAP_CHOWN alone. The journal key is made without
+    replacing one (a hard link); under protected_hardlinks root may not link a file it already gave away
+    (the first booted image's provisioning failed so), so it is given away once linked."""
+    code = (
+        "import sys; from pathlib import Path; from kiosk.store.secret_files import write_secret; "
+        "write_secret(Path(sys.argv[1]), b'key', replace=False, owner=(65534, 65534))"
+    )
+    key = tmp_path / "journal.key"
+    done = subprocess.run(
+        ["setpriv", "--bounding-set=-all,+chown", sys.executable, "-c", code, str(key)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    info = key.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (65534, 65534, 0o600)
+    assert [p.name for p in tmp_path.iterdir()] == ["journal.key"], "no temporary file left"

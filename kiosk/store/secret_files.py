@@ -29,18 +29,23 @@ def write_secret(path: Path, data: bytes | str, *, replace: bool = True, owner: 
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_MODE)
         try:
             os.fchmod(fd, SECRET_MODE)  # exactly 0600, whatever the umask took away
-            if owner is not None:
+            if owner is not None and replace:
                 os.fchown(fd, *owner)
             view = memoryview(raw)
             while view:
                 view = view[os.write(fd, view) :]
             os.fsync(fd)
+            if replace:
+                os.replace(tmp, path)
+            else:
+                os.link(tmp, path)  # refused if `path` exists, as O_EXCL would be
+                # given away only once linked: with fs.protected_hardlinks (Debian's default) root without
+                # CAP_FOWNER may not link a file it does not own (found when provisioning a booted image,
+                # whose unit keeps only CAP_CHOWN)
+                if owner is not None:
+                    os.fchown(fd, *owner)
         finally:
             os.close(fd)
-        if replace:
-            os.replace(tmp, path)
-        else:
-            os.link(tmp, path)  # refused if `path` exists, as O_EXCL would be
     finally:
         tmp.unlink(missing_ok=True)  # gone already once renamed; a half-written one never stays
     sync_folder(folder)
