@@ -17,6 +17,7 @@ import pytest
 from kiosk.cli import main
 from kiosk.config import load_config
 from kiosk.gateway.client import GatewayClient
+from kiosk.gateway.head import read_public_key
 from kiosk.gateway.pki import make_csr
 from kiosk.sim.office import Office
 from kiosk.store.sealed import Sealer
@@ -288,11 +289,12 @@ HARDLINKS = Path("/proc/sys/fs/protected_hardlinks")
 )
 def test_a_key_made_once_is_given_to_the_service_user_with_only_cap_chown(tmp_path: Path) -> None:
     """As loket-provision.service runs it: root with CAP_CHOWN alone. The journal key is made without
-    replacing one (a hard link); under protected_hardlinks root may not link a file it already gave away
-    (the first booted image's provisioning failed so), so it is given away once linked."""
+    replacing one (a hard link) and given to the kiosk's user; under protected_hardlinks root may not link a
+    file it already gave away, nor read it back once given (the first booted image's provisioning failed on
+    both), so it is given away once linked and its public half comes from memory."""
     code = (
-        "import sys; from pathlib import Path; from kiosk.store.secret_files import write_secret; "
-        "write_secret(Path(sys.argv[1]), b'key', replace=False, owner=(65534, 65534))"
+        "import sys; from pathlib import Path; from kiosk.gateway.head import HeadSigner; "
+        "print(HeadSigner.make_key_file(Path(sys.argv[1]), owner=(65534, 65534)))"
     )
     key = tmp_path / "journal.key"
     done = subprocess.run(
@@ -303,3 +305,4 @@ def test_a_key_made_once_is_given_to_the_service_user_with_only_cap_chown(tmp_pa
     info = key.stat()
     assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (65534, 65534, 0o600)
     assert [p.name for p in tmp_path.iterdir()] == ["journal.key"], "no temporary file left"
+    assert done.stdout.strip() == read_public_key(key), "the public half printed is the key's in the file"

@@ -12,7 +12,6 @@ line: the kiosk ID is inside, so one kiosk's head cannot be replayed as another'
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 from dataclasses import dataclass
@@ -76,10 +75,14 @@ class HeadSigner:
         raw = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
         )
-        with contextlib.suppress(FileExistsError):  # made before (or by another process): keep that one
+        try:
             write_secret(path, raw, replace=False, owner=owner)
-        tighten(path)
-        return public_key_hex(Ed25519PrivateKey.from_private_bytes(path.read_bytes()))
+        except FileExistsError:  # made before (or by another process): keep that one
+            tighten(path)
+            raw = path.read_bytes()
+        # the new key's public half from memory: once given to `owner`, root without CAP_DAC_OVERRIDE (the
+        # provisioning unit keeps only CAP_CHOWN) can no longer read the file (found on a booted image)
+        return public_key_hex(Ed25519PrivateKey.from_private_bytes(raw))
 
     @classmethod
     def from_file(cls, kiosk_id: str, path: Path) -> HeadSigner:
