@@ -306,3 +306,30 @@ def test_a_key_made_once_is_given_to_the_service_user_with_only_cap_chown(tmp_pa
     assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (65534, 65534, 0o600)
     assert [p.name for p in tmp_path.iterdir()] == ["journal.key"], "no temporary file left"
     assert done.stdout.strip() == read_public_key(key), "the public half printed is the key's in the file"
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None or not HARDLINKS.exists() or HARDLINKS.read_text() != "1\n",
+    reason="needs root, setpriv and fs.protected_hardlinks=1 (Debian's default)",
+)
+def test_provisioning_with_only_cap_chown_as_its_unit_runs_it(gateway, tmp_path: Path) -> None:
+    """The whole provisioning as loket-provision.service runs it, root with CAP_CHOWN alone: it loads the
+    kiosk.toml it wrote back (reading the API key) before the secrets become the kiosk user's, which root
+    without CAP_DAC_OVERRIDE could not read (the booted image's provisioning failed so)."""
+    sim, url, ca = gateway
+    enrol = enrolment(tmp_path / "boot", "KUPANG-06", url, sim.issue_enrolment_token("KUPANG-06"), ca)
+    config = tmp_path / "etc" / "kiosk.toml"
+    code = (
+        "import sys; from pathlib import Path; from kiosk.ops.provision import provision; "
+        "provision(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), 'sim', service_user='nobody')"
+    )
+    args = [str(enrol), str(config), str(tmp_path / "data")]
+    done = subprocess.run(
+        ["setpriv", "--bounding-set=-all,+chown", sys.executable, "-c", code, *args],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    service = pwd.getpwnam("nobody")
+    for secret in ("api-key", "kiosk.key", "seal.key", "journal.key"):
+        st = (config.parent / secret).stat()
+        assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (service.pw_uid, 0o600), secret

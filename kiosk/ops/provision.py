@@ -207,17 +207,19 @@ def _provision(
     secrets_dir = config_path.parent
     secrets_dir.mkdir(parents=True, exist_ok=True)
     key_path, csr = make_csr(secrets_dir, enrol.kiosk_id)
-    if owner is not None:
-        os.chown(key_path, *owner)
-    journal_key = HeadSigner.make_key_file(secrets_dir / "journal.key", owner)  # kept if re-provisioned
+    journal_key = HeadSigner.make_key_file(secrets_dir / "journal.key")  # kept if re-provisioned
     answer = _spend_token(enrol, csr, journal_key)
-    tls = _write_credentials(secrets_dir, key_path, enrol, answer, owner)
-    _make_seal_key(secrets_dir / "seal.key", owner)
+    tls = _write_credentials(secrets_dir, key_path, enrol, answer, None)
+    _make_seal_key(secrets_dir / "seal.key", None)
     _write_ssh_keys(secrets_dir / "ssh", enrol.ssh_keys)
     _write_update_keys(secrets_dir / "update-keys", enrol.update_keys)
     cfg = _install_config(config_path, _config_text(enrol, answer, secrets_dir, data_dir, tls, hardware))
     os.chmod(config_path, 0o640)
     if owner is not None:
+        # the secrets are root's until kiosk.toml has been loaded back (which reads the API key): the unit
+        # keeps only CAP_CHOWN, so root cannot read a file once it is the kiosk's (found on a booted image)
+        for secret in (key_path, secrets_dir / "journal.key", secrets_dir / "api-key", secrets_dir / "seal.key"):
+            os.chown(secret, *owner)
         os.chown(config_path, 0, owner[1])
     return cfg
 
