@@ -333,3 +333,28 @@ def test_provisioning_with_only_cap_chown_as_its_unit_runs_it(gateway, tmp_path:
     for secret in ("api-key", "kiosk.key", "seal.key", "journal.key"):
         st = (config.parent / secret).stat()
         assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (service.pw_uid, 0o600), secret
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
+def test_the_kiosk_opens_its_journal_key_in_a_folder_it_may_not_write(tmp_path: Path) -> None:
+    """As loket-kiosk.service sees /etc/loket: readable, not writable. An existing journal key is only read
+    (the booted image's kiosk tried to make one anyway, and died with EACCES at every start)."""
+    from kiosk.gateway.head import HeadSigner
+
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    public = HeadSigner.make_key_file(folder / "journal.key")
+    folder.chmod(0o555)
+    code = (
+        "import sys; from pathlib import Path; from kiosk.gateway.head import HeadSigner; "
+        "print(HeadSigner.from_file('KUPANG-07', Path(sys.argv[1])).public_key)"
+    )
+    try:
+        done = subprocess.run(
+            ["setpriv", "--bounding-set=-all", sys.executable, "-c", code, str(folder / "journal.key")],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        folder.chmod(0o755)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == public

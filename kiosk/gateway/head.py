@@ -87,9 +87,10 @@ class HeadSigner:
     @classmethod
     def from_file(cls, kiosk_id: str, path: Path) -> HeadSigner:
         """The signer with the key in `path` (32 raw bytes); made there if missing, as at provisioning."""
-        if not path.exists():
+        if not path.exists():  # only then: the kiosk's unit may not write its configuration folder
             log.warning("no journal key at %s: making one; the gateway must learn its public key", path)
-        cls.make_key_file(path)
+            cls.make_key_file(path)
+        tighten(path)
         return cls(kiosk_id, Ed25519PrivateKey.from_private_bytes(path.read_bytes()))
 
     @property
