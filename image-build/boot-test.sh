@@ -217,7 +217,7 @@ fi
 ro="$(guest findmnt -n -o OPTIONS /)"
 console="sysrq $(guest cat /proc/sys/kernel/sysrq), ctrl-alt-del $(guest systemctl is-enabled ctrl-alt-del.target 2>/dev/null || true)"
 wrote="$(guest sudo touch /etc/boot-test-write 2>&1 && echo written || echo refused)"
-before="$(guest sudo /opt/loket/venv/bin/kiosk audit --db /var/lib/loket/kiosk.db | tail -n 1)"
+before="$(guest sudo /opt/loket/venv/bin/kiosk audit verify --db /var/lib/loket/kiosk.db | tail -n 1)"
 guest sync || true
 monitor quit
 wait "$qemu_pid" 2>/dev/null || true
@@ -225,7 +225,7 @@ qemu_pid=""
 log "power cut; second boot (serial console in $work/serial-2.log)"
 start_qemu serial-2.log
 wait_for "$boot_timeout" "SSH after the power cut" guest true || true
-after="$(guest sudo /opt/loket/venv/bin/kiosk audit --db /var/lib/loket/kiosk.db | tail -n 1 || echo "no answer")"
+after="$(guest sudo /opt/loket/venv/bin/kiosk audit verify --db /var/lib/loket/kiosk.db | tail -n 1 || echo "no answer")"
 rows_before="$(echo "$before" | sed -n 's/^journal: \([0-9]*\) rows.*/\1/p')"
 rows_after="$(echo "$after" | sed -n 's/^journal: \([0-9]*\) rows.*/\1/p')"
 if [[ "$ro" == ro,* ]] && [ "$wrote" = refused ] && [ -n "$rows_before" ] && [ -n "$rows_after" ] \
