@@ -295,3 +295,16 @@ def test_kiosk_update_apply_takes_the_keys_of_every_folder_given_and_says_each_o
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert "k.bundle: rolled_back" in done.stdout, done.stdout
     assert json.loads((root / "state.json").read_text())["history"][-1]["outcome"] == "rolled_back"
+
+
+def test_the_updater_finds_healthz_without_reading_the_apps_secrets(tmp_path: Path) -> None:
+    """loket-update.service (root, no capability) cannot read the kiosk user's API key, which loading the
+    whole kiosk.toml does: it reads only [ops] listen (the booted image's updater found no /healthz so)."""
+    from kiosk.config import ConfigError, load_config
+    from kiosk.ops.update_cli import _healthz_url
+
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[gateway]\napi_key_file = "/nonexistent/api-key"\n\n[ops]\nlisten = "10.0.3.15:9101"\n')
+    with pytest.raises(ConfigError):
+        load_config(config)
+    assert _healthz_url(config) == "http://10.0.3.15:9101/healthz"

@@ -68,6 +68,17 @@ def parse_config(data: dict[str, Any], base_dir: Path | None = None) -> KioskCon
 MAX_FILE_BYTES = 1 << 20  # a kiosk.toml is a few kilobytes; this is more than any could need
 
 
+def load_ops_listen(path: Path) -> tuple[str, int] | None:
+    """Only [ops] listen of the kiosk.toml at `path`, for a service that asks the app's /healthz and may not
+    read the app's secrets, which loading the whole configuration does (the field-update unit: root with no
+    capability, and the secrets are the kiosk user's); ConfigError if the file or the key is wrong."""
+    doc = Document(read_toml(path, "no kiosk.toml: provision the kiosk first"), path.parent)
+    listen = read_ops_listen(doc)
+    if doc.problems and any(p.startswith("ops.listen") for p in doc.problems):
+        raise ConfigError([p for p in doc.problems if p.startswith("ops.listen")], path)
+    return listen
+
+
 def read_toml(path: Path, if_missing: str) -> dict[str, Any]:
     """A TOML file as a dict. Every way of failing (missing, unreadable, too big, not UTF-8, not TOML) is a
     ConfigError naming the file and the fix (`if_missing` when there is no file)."""

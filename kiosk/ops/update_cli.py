@@ -9,7 +9,8 @@ import logging
 import sys
 from pathlib import Path
 
-from kiosk.config import ConfigError, load_config
+from kiosk.config import ConfigError
+from kiosk.config.load import load_ops_listen
 from kiosk.ops.bundle import ENROLLED_KEYS_DIR, KEYS_DIR, UpdateRefused, make_bundle, make_key, trusted_keys
 from kiosk.ops.update import State, Updater, probe
 
@@ -73,7 +74,7 @@ def cmd_update(args: argparse.Namespace) -> int:
 def _healthz_url(config: Path) -> str | None:
     """The app's /healthz from its configuration's [ops] listen (None: off, or no readable configuration)."""
     try:
-        listen = load_config(config).ops_listen
+        listen = load_ops_listen(config)
     except (ConfigError, OSError) as exc:
         logging.getLogger(__name__).warning("update: no /healthz to ask (%s)", exc)
         return None
