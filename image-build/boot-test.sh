@@ -216,7 +216,7 @@ fi
 # 4. read-only root; a power cut loses no committed journal row
 ro="$(guest findmnt -n -o OPTIONS /)"
 console="sysrq $(guest cat /proc/sys/kernel/sysrq), ctrl-alt-del $(guest systemctl is-enabled ctrl-alt-del.target 2>/dev/null || true)"
-wrote="$(guest sudo touch /etc/boot-test-write 2>&1 && echo written || echo refused)"
+wrote="$(guest sudo touch /etc/boot-test-write 2>/dev/null && echo written || echo refused)"
 before="$(guest sudo /opt/loket/venv/bin/kiosk audit verify --db /var/lib/loket/kiosk.db | tail -n 1)"
 guest sync || true
 monitor quit
@@ -269,7 +269,7 @@ drop "$work/good.bundle"
 if wait_for 1200 "the kiosk on $good_version" version_is "$good_version" && wait_for 120 "the commit" outcome_is "$good_version" committed; then
   check 6 ok "good bundle: $image_version -> $good_version in $(( SECONDS - t_up )) s, /healthz reports $good_version, committed"
 else
-  check 6 FAIL "good bundle: /healthz reports $(healthz_version 2>/dev/null || echo nothing), not $good_version"
+  check 6 FAIL "good bundle: /healthz reports $(healthz_version 2>/dev/null || echo nothing) (wanted $good_version); last outcome: $(guest cat /var/lib/loket-update/state.json 2>/dev/null | tr -d '\n ' | cut -c1-200)"
 fi
 t_up=$SECONDS
 drop "$work/broken.bundle"
