@@ -167,11 +167,13 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def trusted_keys(folder: Path = KEYS_DIR) -> list[Ed25519PublicKey]:
-    """The update-signing public keys in `folder` (one file each, 64 hex digits); unreadable ones skipped
-    with a warning."""
+def trusted_keys(*folders: Path) -> list[Ed25519PublicKey]:
+    """The update-signing public keys in `folders` (default: the image's and the enrolment's; one file
+    each, 64 hex digits); unreadable ones skipped with a warning."""
     keys = []
-    for path in sorted(folder.glob("*.pub")) if folder.is_dir() else []:
+    searched = folders or (KEYS_DIR, ENROLLED_KEYS_DIR)
+    paths = [p for folder in searched if folder.is_dir() for p in sorted(folder.glob("*.pub"))]
+    for path in paths:
         try:
             text = path.read_text(encoding="ascii").strip()
             if not _HEX64.fullmatch(text):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kiosk.config import ConfigError
 from kiosk.config.load import load_ops_listen
-from kiosk.ops.bundle import ENROLLED_KEYS_DIR, KEYS_DIR, UpdateRefused, make_bundle, make_key, trusted_keys
+from kiosk.ops.bundle import UpdateRefused, make_bundle, make_key, trusted_keys
 from kiosk.ops.update import State, Updater, probe
 
 
@@ -58,8 +58,7 @@ def cmd_update(args: argparse.Namespace) -> int:
             print(json.dumps(State.load(root).__dict__, indent=1))
             return 0
         url = _healthz_url(Path(args.config))
-        folders = args.keys or [str(KEYS_DIR), str(ENROLLED_KEYS_DIR)]
-        keys = [k for folder in folders for k in trusted_keys(Path(folder))]
+        keys = trusted_keys(*(Path(folder) for folder in args.keys or []))
         updater = Updater(root, keys, health=lambda: probe(url), trial_s=args.trial_s)
         failed = False
         for name, outcome in updater.apply_incoming():
